@@ -1,0 +1,107 @@
+import Foundation
+
+extension Job: Codable {
+    /// JSON keys, the same words as the CSV header.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, instance, name, command, cwd, labels, status, pid, startedAt, endedAt, durationSeconds
+        case exitCode, signal, reason, attempt, parentId, retriedBy, metrics
+    }
+
+    /// Encodes every field; absent values are written as `null` so that every record has
+    /// the same shape. Times are RFC 3339 UTC with microseconds.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(instance, forKey: .instance)
+        try c.encode(name, forKey: .name)
+        try c.encode(command, forKey: .command)
+        try c.encode(cwd, forKey: .cwd)
+        try c.encode(labels, forKey: .labels)
+        try c.encode(status, forKey: .status)
+        try c.encode(pid, forKey: .pid)
+        try c.encode(startedAt.map { Timestamp.format($0) }, forKey: .startedAt)
+        try c.encode(endedAt.map { Timestamp.format($0) }, forKey: .endedAt)
+        try c.encode(durationSeconds, forKey: .durationSeconds)
+        try c.encode(exitCode, forKey: .exitCode)
+        try c.encode(signal, forKey: .signal)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(attempt, forKey: .attempt)
+        try c.encode(parentId, forKey: .parentId)
+        try c.encode(retriedBy, forKey: .retriedBy)
+        try c.encode(metrics, forKey: .metrics)
+    }
+
+    /// Decodes a record. `id`, `name`, `command` and `status` are required; `instance`
+    /// defaults to `""`, `labels` to `{}`, `attempt` to 1 and `metrics` to zeros, so that
+    /// hand-written or trimmed JSON Lines still load.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func time(_ key: CodingKeys) throws -> Date? {
+            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+            guard let date = Timestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key,
+                    in: c,
+                    debugDescription: "'\(text)' is not an RFC 3339 date-time"
+                )
+            }
+            return date
+        }
+        self.init(
+            id: try c.decode(Int.self, forKey: .id),
+            instance: try c.decodeIfPresent(String.self, forKey: .instance) ?? "",
+            name: try c.decode(String.self, forKey: .name),
+            command: try c.decode([String].self, forKey: .command),
+            cwd: try c.decodeIfPresent(String.self, forKey: .cwd),
+            labels: try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:],
+            status: try c.decode(JobStatus.self, forKey: .status),
+            pid: try c.decodeIfPresent(Int.self, forKey: .pid),
+            startedAt: try time(.startedAt),
+            endedAt: try time(.endedAt),
+            durationSeconds: try c.decodeIfPresent(Double.self, forKey: .durationSeconds),
+            exitCode: try c.decodeIfPresent(Int.self, forKey: .exitCode),
+            signal: try c.decodeIfPresent(Int.self, forKey: .signal),
+            reason: try c.decodeIfPresent(String.self, forKey: .reason),
+            attempt: try c.decodeIfPresent(Int.self, forKey: .attempt) ?? 1,
+            parentId: try c.decodeIfPresent(Int.self, forKey: .parentId),
+            retriedBy: try c.decodeIfPresent(Int.self, forKey: .retriedBy),
+            metrics: try c.decodeIfPresent(JobMetrics.self, forKey: .metrics) ?? JobMetrics()
+        )
+    }
+}
+
+extension JobMetrics {
+    /// Metric keys in declaration order: the CSV columns after the job fields.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case sampleCount, cpuPercentAvg, cpuPercentMax, cpuSeconds, rssBytesAvg, rssBytesMax
+        case rssTrendBytesPerSecond, memoryLeakSuspected, ioOpsPerSecondAvg, ioOpsPerSecondPeak
+        case ioReadBytes, ioWriteBytes, netConnectionsPerSecondAvg, netConnectionsPerSecondPeak
+        case netConnectionsTotal, stalledSeconds, processCountMax
+    }
+
+    /// Missing keys decode as zero, so older or trimmed records still load.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func d(_ k: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: k) ?? 0 }
+        func i(_ k: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? 0 }
+        self.init(
+            sampleCount: try i(.sampleCount),
+            cpuPercentAvg: try d(.cpuPercentAvg),
+            cpuPercentMax: try d(.cpuPercentMax),
+            cpuSeconds: try d(.cpuSeconds),
+            rssBytesAvg: try i(.rssBytesAvg),
+            rssBytesMax: try i(.rssBytesMax),
+            rssTrendBytesPerSecond: try d(.rssTrendBytesPerSecond),
+            memoryLeakSuspected: try c.decodeIfPresent(Bool.self, forKey: .memoryLeakSuspected) ?? false,
+            ioOpsPerSecondAvg: try d(.ioOpsPerSecondAvg),
+            ioOpsPerSecondPeak: try d(.ioOpsPerSecondPeak),
+            ioReadBytes: try i(.ioReadBytes),
+            ioWriteBytes: try i(.ioWriteBytes),
+            netConnectionsPerSecondAvg: try d(.netConnectionsPerSecondAvg),
+            netConnectionsPerSecondPeak: try d(.netConnectionsPerSecondPeak),
+            netConnectionsTotal: try i(.netConnectionsTotal),
+            stalledSeconds: try d(.stalledSeconds),
+            processCountMax: try i(.processCountMax)
+        )
+    }
+}
