@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import JobModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Messages to standard error and the exit codes of failures (sysexits).
+enum Diagnostics {
+    static let usage: Int32 = 64
+    static let dataError: Int32 = 65
+    static let noInput: Int32 = 66
+    static let failure: Int32 = 1
+
+    /// Writes `text` and a newline to standard error.
+    static func error(_ text: String) {
+        let line = "Error: " + text + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    /// Rewrites the progress line on standard error (a terminal).
+    static func progress(_ text: String) {
+        let line = "\r\u{1B}[K" + text
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    /// Runs `body`; reports a known failure in one sentence and exits with its code.
+    static func mapErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SnapshotError {
+            self.error(error.message)
+            switch error.code {
+            case .notFound: throw ExitCode(noInput)
+            case .io, .invalidArgument: throw ExitCode(failure)
+            default: throw ExitCode(dataError)
+            }
+        } catch let error as JobFileError {
+            self.error(error.message)
+            switch error.code {
+            case .notFound: throw ExitCode(noInput)
+            case .badData: throw ExitCode(dataError)
+            default: throw ExitCode(failure)
+            }
+        }
+    }
+
+    /// The time reports are stamped with: `SOURCE_DATE_EPOCH` when set (reproducible
+    /// output for regression tests), else now.
+    static func now() -> Date {
+        if let text = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let seconds = Double(text) {
+            return Date(timeIntervalSince1970: seconds)
+        }
+        return Date()
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import JobModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Inputs and the time window every reading subcommand takes.
+struct InputOptions: ParsableArguments {
+    @Argument(help: "Snapshot (.jrsnap), CSV (.csv) or JSON Lines (.jsonl) files; several are merged.")
+    var inputs: [String] = []
+
+    @Option(help: "Only jobs started at or after this time (RFC 3339, or a date such as 2026-01-31).")
+    var since: String?
+
+    @Option(help: "Only jobs started before this time (RFC 3339, or a date).")
+    var until: String?
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("Please give at least one INPUT file.") }
+        if let since, Timestamp.parseMicros(since) == nil {
+            throw ValidationError("--since '\(since)' is not a time; use RFC 3339 such as 2026-01-31T20:00:00Z or a date.")
+        }
+        if let until, Timestamp.parseMicros(until) == nil {
+            throw ValidationError("--until '\(until)' is not a time; use RFC 3339 such as 2026-01-31T20:00:00Z or a date.")
+        }
+    }
+
+    /// Loads and merges the inputs, then applies the time window.
+    func load() throws -> (table: JobTable, infos: [SnapshotInfo]) {
+        var merged = JobTable()
+        var infos: [SnapshotInfo] = []
+        let showProgress = isatty(2) == 1
+        for path in inputs {
+            let loaded = try Diagnostics.mapErrors {
+                try JobFiles.load(path) { done, total in
+                    if showProgress { Diagnostics.progress("reading \(path): \(done)/\(total) jobs") }
+                }
+            }
+            if showProgress { Diagnostics.progress("") }
+            if let info = loaded.info { infos.append(info) }
+            if inputs.count == 1 {
+                merged = loaded.table
+            } else {
+                merged.append(contentsOf: loaded.table)
+            }
+        }
+        let lower = since.flatMap { Timestamp.parseMicros($0) }
+        let upper = until.flatMap { Timestamp.parseMicros($0) }
+        if lower != nil || upper != nil {
+            merged = merged.filter { row in
+                let t = merged.startedAt[row]
+                guard t != JobTable.nullInt else { return false }
+                if let lower, t < lower { return false }
+                if let upper, t >= upper { return false }
+                return true
+            }
+        }
+        return (merged, infos)
+    }
+}
