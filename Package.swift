@@ -25,6 +25,7 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        .target(name: "CSystemSupport"),
         .target(
             name: "JobModel",
             dependencies: [
@@ -37,6 +38,7 @@ let package = Package(
         .executableTarget(
             name: "jobstats",
             dependencies: [
+                "CSystemSupport",
                 "JobModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

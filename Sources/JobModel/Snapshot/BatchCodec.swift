@@ -179,156 +179,146 @@ enum BatchCodec {
     }
 
     static func decode(_ batch: Batch) throws(BatchDecodingError) -> JobTable {
+        var table = JobTable()
+        try decode(batch, appendingTo: &table)
+        return table
+    }
+
+    /// Checks every length and index of `batch`, then appends its rows to `table`.
+    /// Nothing is appended when the batch is damaged.
+    static func decode(_ batch: Batch, appendingTo table: inout JobTable) throws(BatchDecodingError) {
         let n = Int(batch.count)
         func check(_ count: Int, _ field: String, _ expected: Int? = nil) throws(BatchDecodingError) {
             let expected = expected ?? n
             if count != expected { throw .length(field, count, expected) }
         }
-        var table = JobTable()
-        table.count = n
-        for string in batch.strings { _ = table.strings.intern(string) }
-        // The batch dictionary may hold the same string twice (a damaged file): map by position.
         let stringCount = batch.strings.count
-        var map = [UInt32](repeating: 0, count: stringCount)
-        for (i, s) in batch.strings.enumerated() { map[i] = table.strings.lookUp(s)! }
-        func str(_ v: UInt32, _ field: String) throws(BatchDecodingError) -> UInt32 {
-            guard Int(v) < stringCount else { throw .invalid("\(field): string index \(v) out of range") }
-            return map[Int(v)]
+        func checkIndices(_ values: [UInt32], _ field: String, nullable: Bool = false) throws(BatchDecodingError) {
+            let limit = UInt32(stringCount) + (nullable ? 1 : 0)
+            if let bad = values.first(where: { $0 >= limit }) {
+                throw .invalid("\(field): string index \(bad) out of range")
+            }
         }
-        func strNullable(_ v: UInt32, _ field: String) throws(BatchDecodingError) -> UInt32 {
-            v == 0 ? JobTable.nullString : try str(v - 1, field)
-        }
-        func strings(_ values: [UInt32], _ field: String) throws(BatchDecodingError) -> [UInt32] {
-            var out = [UInt32]()
-            out.reserveCapacity(values.count)
-            for v in values { out.append(try str(v, field)) }
-            return out
-        }
-        func nullableStrings(_ values: [UInt32], _ field: String) throws(BatchDecodingError) -> [UInt32] {
-            var out = [UInt32]()
-            out.reserveCapacity(values.count)
-            for v in values { out.append(try strNullable(v, field)) }
-            return out
-        }
-        func ints(_ values: [UInt64], _ field: String) throws(BatchDecodingError) -> [Int64] {
-            try check(values.count, field)
-            return values.map { Int64(clamping: $0) }
-        }
-        func nullableInts(_ values: [UInt64], _ field: String) throws(BatchDecodingError) -> [Int64] {
-            try check(values.count, field)
-            return values.map(fromNullable)
-        }
+        func sum(_ counts: [UInt32]) -> UInt64 { counts.reduce(0) { $0 + UInt64($1) } }
 
-        try check(batch.idDelta.count, "id")
+        // Validate.
+        let lengths: [(Int, String)] = [
+            (batch.idDelta.count, "id"), (batch.instance.count, "instance"), (batch.name.count, "name"),
+            (batch.commandCount.count, "command"), (batch.cwd.count, "cwd"), (batch.labelCount.count, "labels"),
+            (batch.status.count, "status"), (batch.pid.count, "pid"), (batch.startedAtDelta.count, "startedAt"),
+            (batch.endedAtDelta.count, "endedAt"), (batch.exitCode.count, "exitCode"), (batch.signal.count, "signal"),
+            (batch.reason.count, "reason"), (batch.attempt.count, "attempt"), (batch.parentID.count, "parentId"),
+            (batch.retriedBy.count, "retriedBy"), (batch.sampleCount.count, "sampleCount"),
+            (batch.rssBytesAvg.count, "rssBytesAvg"), (batch.rssBytesMax.count, "rssBytesMax"),
+            (batch.ioReadBytes.count, "ioReadBytes"), (batch.ioWriteBytes.count, "ioWriteBytes"),
+            (batch.netConnectionsTotal.count, "netConnectionsTotal"), (batch.processCountMax.count, "processCountMax"),
+        ]
+        for (count, field) in lengths {
+            try check(count, field)
+        }
+        try check(batch.memoryLeakSuspected.count, "memoryLeakSuspected", (n + 7) / 8)
+        let commandTotal = sum(batch.commandCount)
+        try check(batch.commandArgs.count, "command arguments", commandTotal > UInt64(Int32.max) ? -1 : Int(commandTotal))
+        let labelTotal = sum(batch.labelCount)
+        let labelExpected = labelTotal > UInt64(Int32.max) ? -1 : Int(labelTotal)
+        try check(batch.labelKeys.count, "label keys", labelExpected)
+        try check(batch.labelValues.count, "label values", labelExpected)
+        try checkIndices(batch.instance, "instance")
+        try checkIndices(batch.name, "name")
+        try checkIndices(batch.commandArgs, "command")
+        try checkIndices(batch.cwd, "cwd", nullable: true)
+        try checkIndices(batch.labelKeys, "label keys")
+        try checkIndices(batch.labelValues, "label values")
+        try checkIndices(batch.reason, "reason", nullable: true)
+        if let bad = batch.status.first(where: { $0 >= 256 || JobStatus(code: UInt8($0)) == nil }) {
+            throw .invalid("status: unknown code \(bad)")
+        }
+        let durations = try decodeDoubles(batch.durationSeconds, count: n, field: "durationSeconds")
+        let cpuAvg = try decodeDoubles(batch.cpuPercentAvg, count: n, field: "cpuPercentAvg")
+        let cpuMax = try decodeDoubles(batch.cpuPercentMax, count: n, field: "cpuPercentMax")
+        let cpuSeconds = try decodeDoubles(batch.cpuSeconds, count: n, field: "cpuSeconds")
+        let rssTrend = try decodeDoubles(batch.rssTrendBytesPerSecond, count: n, field: "rssTrendBytesPerSecond")
+        let ioAvg = try decodeDoubles(batch.ioOpsPerSecondAvg, count: n, field: "ioOpsPerSecondAvg")
+        let ioPeak = try decodeDoubles(batch.ioOpsPerSecondPeak, count: n, field: "ioOpsPerSecondPeak")
+        let netAvg = try decodeDoubles(batch.netConnectionsPerSecondAvg, count: n, field: "netConnectionsPerSecondAvg")
+        let netPeak = try decodeDoubles(batch.netConnectionsPerSecondPeak, count: n, field: "netConnectionsPerSecondPeak")
+        let stalled = try decodeDoubles(batch.stalledSeconds, count: n, field: "stalledSeconds")
+
+        // Append.
+        var map = [UInt32]()
+        map.reserveCapacity(stringCount)
+        for string in batch.strings { map.append(table.strings.intern(string)) }
+        let m = map
+        func remap(_ v: UInt32) -> UInt32 { m[Int(v)] }
+        func remapNullable(_ v: UInt32) -> UInt32 { v == 0 ? JobTable.nullString : m[Int(v - 1)] }
+
+        table.reserveCapacity(n)
         var previous: Int64 = 0
-        table.id = batch.idDelta.map { delta in
+        for delta in batch.idDelta {
             previous = previous &+ delta
-            return previous
+            table.id.append(previous)
         }
-        try check(batch.instance.count, "instance")
-        table.instance = try strings(batch.instance, "instance")
-        try check(batch.name.count, "name")
-        table.name = try strings(batch.name, "name")
-
-        try check(batch.commandCount.count, "command")
-        var offsets = [UInt32]()
-        offsets.reserveCapacity(n + 1)
-        var total: UInt64 = 0
-        offsets.append(0)
+        table.instance.append(contentsOf: batch.instance.lazy.map(remap))
+        table.name.append(contentsOf: batch.name.lazy.map(remap))
+        var offset = table.commandOffsets.last!
         for c in batch.commandCount {
-            total += UInt64(c)
-            guard total <= UInt64(batch.commandArgs.count) else { throw .invalid("command: argument counts exceed the arguments") }
-            offsets.append(UInt32(total))
+            offset += c
+            table.commandOffsets.append(offset)
         }
-        try check(batch.commandArgs.count, "command arguments", Int(total))
-        table.commandOffsets = offsets
-        table.commandArgs = try strings(batch.commandArgs, "command")
-
-        try check(batch.cwd.count, "cwd")
-        table.cwd = try nullableStrings(batch.cwd, "cwd")
-
-        try check(batch.labelCount.count, "labels")
-        offsets = [0]
-        offsets.reserveCapacity(n + 1)
-        total = 0
+        table.commandArgs.append(contentsOf: batch.commandArgs.lazy.map(remap))
+        table.cwd.append(contentsOf: batch.cwd.lazy.map(remapNullable))
+        offset = table.labelOffsets.last!
         for c in batch.labelCount {
-            total += UInt64(c)
-            guard total <= UInt64(batch.labelKeys.count) else { throw .invalid("labels: label counts exceed the labels") }
-            offsets.append(UInt32(total))
+            offset += c
+            table.labelOffsets.append(offset)
         }
-        try check(batch.labelKeys.count, "label keys", Int(total))
-        try check(batch.labelValues.count, "label values", Int(total))
-        table.labelOffsets = offsets
-        table.labelKeys = try strings(batch.labelKeys, "label keys")
-        table.labelValues = try strings(batch.labelValues, "label values")
-
-        try check(batch.status.count, "status")
-        table.status = []
-        table.status.reserveCapacity(n)
-        for code in batch.status {
-            guard code < 256, JobStatus(code: UInt8(code)) != nil else { throw .invalid("status: unknown code \(code)") }
-            table.status.append(UInt8(code))
-        }
-        table.pid = try nullableInts(batch.pid, "pid")
-
-        try check(batch.startedAtDelta.count, "startedAt")
+        table.labelKeys.append(contentsOf: batch.labelKeys.lazy.map(remap))
+        table.labelValues.append(contentsOf: batch.labelValues.lazy.map(remap))
+        table.status.append(contentsOf: batch.status.lazy.map { UInt8($0) })
+        table.pid.append(contentsOf: batch.pid.lazy.map(fromNullable))
+        let firstRow = table.startedAt.count
         var base: Int64 = 0
-        table.startedAt = batch.startedAtDelta.map { v in
-            guard v != 0 else { return JobTable.nullInt }
-            base = base &+ unzigzag(v &- 1)
-            return base
+        for v in batch.startedAtDelta {
+            if v == 0 {
+                table.startedAt.append(JobTable.nullInt)
+            } else {
+                base = base &+ unzigzag(v &- 1)
+                table.startedAt.append(base)
+            }
         }
-        try check(batch.endedAtDelta.count, "endedAt")
         base = 0
-        table.endedAt = []
-        table.endedAt.reserveCapacity(n)
         for (row, v) in batch.endedAtDelta.enumerated() {
-            let start = table.startedAt[row]
+            let start = table.startedAt[firstRow + row]
             if start != JobTable.nullInt { base = start }
             table.endedAt.append(v == 0 ? JobTable.nullInt : base &+ unzigzag(v &- 1))
         }
-        table.durationSeconds = try decodeDoubles(batch.durationSeconds, count: n, field: "durationSeconds")
-        table.exitCode = try nullableInts(batch.exitCode, "exitCode")
-        table.signal = try nullableInts(batch.signal, "signal")
-        try check(batch.reason.count, "reason")
-        table.reason = try nullableStrings(batch.reason, "reason")
-        try check(batch.attempt.count, "attempt")
-        table.attempt = batch.attempt.map { Int64($0) }
-        table.parentId = try nullableInts(batch.parentID, "parentId")
-        table.retriedBy = try nullableInts(batch.retriedBy, "retriedBy")
-
-        table.sampleCount = try ints(batch.sampleCount, "sampleCount")
-        table.cpuPercentAvg = try decodeDoubles(batch.cpuPercentAvg, count: n, field: "cpuPercentAvg")
-        table.cpuPercentMax = try decodeDoubles(batch.cpuPercentMax, count: n, field: "cpuPercentMax")
-        table.cpuSeconds = try decodeDoubles(batch.cpuSeconds, count: n, field: "cpuSeconds")
-        table.rssBytesAvg = try ints(batch.rssBytesAvg, "rssBytesAvg")
-        table.rssBytesMax = try ints(batch.rssBytesMax, "rssBytesMax")
-        table.rssTrendBytesPerSecond = try decodeDoubles(
-            batch.rssTrendBytesPerSecond,
-            count: n,
-            field: "rssTrendBytesPerSecond"
-        )
-        try check(batch.memoryLeakSuspected.count, "memoryLeakSuspected", (n + 7) / 8)
-        let leaks = [UInt8](batch.memoryLeakSuspected)
-        table.memoryLeakSuspected = (0..<n).map { leaks[$0 >> 3] & (1 << UInt8($0 & 7)) != 0 }
-        table.ioOpsPerSecondAvg = try decodeDoubles(batch.ioOpsPerSecondAvg, count: n, field: "ioOpsPerSecondAvg")
-        table.ioOpsPerSecondPeak = try decodeDoubles(batch.ioOpsPerSecondPeak, count: n, field: "ioOpsPerSecondPeak")
-        table.ioReadBytes = try ints(batch.ioReadBytes, "ioReadBytes")
-        table.ioWriteBytes = try ints(batch.ioWriteBytes, "ioWriteBytes")
-        table.netConnectionsPerSecondAvg = try decodeDoubles(
-            batch.netConnectionsPerSecondAvg,
-            count: n,
-            field: "netConnectionsPerSecondAvg"
-        )
-        table.netConnectionsPerSecondPeak = try decodeDoubles(
-            batch.netConnectionsPerSecondPeak,
-            count: n,
-            field: "netConnectionsPerSecondPeak"
-        )
-        table.netConnectionsTotal = try ints(batch.netConnectionsTotal, "netConnectionsTotal")
-        table.stalledSeconds = try decodeDoubles(batch.stalledSeconds, count: n, field: "stalledSeconds")
-        try check(batch.processCountMax.count, "processCountMax")
-        table.processCountMax = batch.processCountMax.map { Int64($0) }
-        return table
+        table.durationSeconds += durations
+        table.exitCode.append(contentsOf: batch.exitCode.lazy.map(fromNullable))
+        table.signal.append(contentsOf: batch.signal.lazy.map(fromNullable))
+        table.reason.append(contentsOf: batch.reason.lazy.map(remapNullable))
+        table.attempt.append(contentsOf: batch.attempt.lazy.map { Int64($0) })
+        table.parentId.append(contentsOf: batch.parentID.lazy.map(fromNullable))
+        table.retriedBy.append(contentsOf: batch.retriedBy.lazy.map(fromNullable))
+        table.sampleCount.append(contentsOf: batch.sampleCount.lazy.map { Int64(clamping: $0) })
+        table.cpuPercentAvg += cpuAvg
+        table.cpuPercentMax += cpuMax
+        table.cpuSeconds += cpuSeconds
+        table.rssBytesAvg.append(contentsOf: batch.rssBytesAvg.lazy.map { Int64(clamping: $0) })
+        table.rssBytesMax.append(contentsOf: batch.rssBytesMax.lazy.map { Int64(clamping: $0) })
+        table.rssTrendBytesPerSecond += rssTrend
+        let leaks = batch.memoryLeakSuspected
+        leaks.withUnsafeBytes { (bits: UnsafeRawBufferPointer) in
+            table.memoryLeakSuspected.append(contentsOf: (0..<n).lazy.map { bits[$0 >> 3] & (1 << UInt8($0 & 7)) != 0 })
+        }
+        table.ioOpsPerSecondAvg += ioAvg
+        table.ioOpsPerSecondPeak += ioPeak
+        table.ioReadBytes.append(contentsOf: batch.ioReadBytes.lazy.map { Int64(clamping: $0) })
+        table.ioWriteBytes.append(contentsOf: batch.ioWriteBytes.lazy.map { Int64(clamping: $0) })
+        table.netConnectionsPerSecondAvg += netAvg
+        table.netConnectionsPerSecondPeak += netPeak
+        table.netConnectionsTotal.append(contentsOf: batch.netConnectionsTotal.lazy.map { Int64(clamping: $0) })
+        table.stalledSeconds += stalled
+        table.processCountMax.append(contentsOf: batch.processCountMax.lazy.map { Int64($0) })
+        table.count += n
     }
 }

@@ -187,8 +187,8 @@ public struct SnapshotReader: ~Copyable {
         return Frame(offset: start, bytes: bytes, plainSize: plainSize, records: records)
     }
 
-    /// Decompresses and decodes one frame into a table.
-    static func decode(_ frame: Frame, path: String) throws(SnapshotError) -> JobTable {
+    /// Decompresses and parses one frame.
+    static func parse(_ frame: Frame, path: String) throws(SnapshotError) -> BatchCodec.Batch {
         let decompressor = ZstdDecompressor()
         let plain: [UInt8]
         switch decompressor.decompress(frame.bytes[...], size: frame.plainSize) {
@@ -208,22 +208,25 @@ public struct SnapshotReader: ~Copyable {
                 "\(path): batch at byte \(frame.offset) holds \(batch.count) jobs, its header says \(frame.records)"
             )
         }
-        do {
+        return batch
+    }
+
+    /// Decompresses, parses and decodes one frame.
+    static func decode(_ frame: Frame, path: String) throws(SnapshotError) -> JobTable {
+        let batch = try parse(frame, path: path)
+        do throws(BatchCodec.BatchDecodingError) {
             return try BatchCodec.decode(batch)
         } catch {
             throw SnapshotError(.corruptData, "\(path): batch at byte \(frame.offset) is damaged: \(error.message)")
         }
     }
 
-    /// Reads the rest of the file, passing each batch, in order, to `body`.
-    ///
-    /// Up to `parallelism` batches are decoded at once. Memory stays bounded by that many
-    /// batches. `body` sees batches before the whole file has been checked: a caller that
-    /// must not act on part of a damaged file should collect first (as ``load(path:progress:)`` does).
-    public mutating func forEachBatch(
-        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
-        _ body: (JobTable) throws -> Void
-    ) throws {
+    /// Reads the rest of the file, decoding up to `parallelism` batches at once, and passes
+    /// each batch, in file order, to `body`.
+    private mutating func forEachDecodedBatch(
+        parallelism: Int,
+        _ body: (JobTable) throws(SnapshotError) -> Void
+    ) throws(SnapshotError) {
         let width = max(1, parallelism)
         var done = false
         while !done {
@@ -250,10 +253,28 @@ public struct SnapshotReader: ~Copyable {
         }
     }
 
+    /// Reads the rest of the file, passing each batch, in order, to `body`.
+    ///
+    /// Up to `parallelism` batches are decompressed and decoded at once; memory stays
+    /// bounded by twice that many batches. `body` sees batches before the whole file has
+    /// been checked: a caller that must not act on part of a damaged file should collect
+    /// first (as ``load(path:progress:)`` does).
+    public mutating func forEachBatch(
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
+        _ body: (JobTable) throws -> Void
+    ) throws {
+        var failure: (any Error)?
+        try forEachDecodedBatch(parallelism: parallelism) { (table) throws(SnapshotError) in
+            guard failure == nil else { return }
+            do { try body(table) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
     /// Loads a whole snapshot into one table.
     ///
     /// - Parameters:
-    ///   - progress: called after each group of batches with (jobs read, jobs in the file).
+    ///   - progress: called after each batch with (jobs read, jobs in the file).
     /// - Throws: ``SnapshotError``; nothing is returned for a damaged file.
     public static func load(
         path: String,
@@ -261,17 +282,16 @@ public struct SnapshotReader: ~Copyable {
     ) throws(SnapshotError) -> (info: SnapshotInfo, table: JobTable) {
         var reader = try SnapshotReader(path: path)
         var table = JobTable()
-        table.reserveCapacity(reader.info.recordCount)
         let total = reader.info.recordCount
-        do {
-            try reader.forEachBatch { batch in
+        try reader.forEachDecodedBatch(parallelism: ProcessInfo.processInfo.activeProcessorCount) {
+            (batch) throws(SnapshotError) in
+            if table.count == 0 {
+                table = batch
+                table.reserveCapacity(total - batch.count)
+            } else {
                 table.append(contentsOf: batch)
-                progress?(table.count, total)
             }
-        } catch let error as SnapshotError {
-            throw error
-        } catch {
-            throw SnapshotError(.io, "\(path): \(error)", cause: error)
+            progress?(table.count, total)
         }
         return (reader.info, table)
     }

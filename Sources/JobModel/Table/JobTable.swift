@@ -224,19 +224,25 @@ public struct JobTable: Sendable {
         for (index, string) in other.strings.strings.enumerated() {
             map[index] = strings.intern(string)
         }
-        func remap(_ v: UInt32) -> UInt32 { v == Self.nullString ? v : map[Int(v)] }
+        func appendRemapped(_ dst: inout [UInt32], _ src: [UInt32]) {
+            dst.reserveCapacity(dst.count + src.count)
+            for v in src { dst.append(v == Self.nullString ? v : map[Int(v)]) }
+        }
+        func appendShifted(_ dst: inout [UInt32], _ src: [UInt32], by base: UInt32) {
+            dst.reserveCapacity(dst.count + src.count)
+            for v in src.dropFirst() { dst.append(v + base) }
+        }
         reserveCapacity(other.count)
         id += other.id
-        instance += other.instance.map(remap)
-        name += other.name.map(remap)
-        let argBase = UInt32(commandArgs.count)
-        commandArgs += other.commandArgs.map(remap)
-        commandOffsets += other.commandOffsets.dropFirst().map { $0 + argBase }
-        cwd += other.cwd.map(remap)
-        let labelBase = UInt32(labelKeys.count)
-        labelKeys += other.labelKeys.map(remap)
-        labelValues += other.labelValues.map(remap)
-        labelOffsets += other.labelOffsets.dropFirst().map { $0 + labelBase }
+        appendRemapped(&instance, other.instance)
+        appendRemapped(&name, other.name)
+        appendShifted(&commandOffsets, other.commandOffsets, by: UInt32(commandArgs.count))
+        appendRemapped(&commandArgs, other.commandArgs)
+        appendRemapped(&cwd, other.cwd)
+        appendShifted(&labelOffsets, other.labelOffsets, by: UInt32(labelKeys.count))
+        appendRemapped(&labelKeys, other.labelKeys)
+        appendRemapped(&labelValues, other.labelValues)
+        appendRemapped(&reason, other.reason)
         status += other.status
         pid += other.pid
         startedAt += other.startedAt
@@ -244,7 +250,6 @@ public struct JobTable: Sendable {
         durationSeconds += other.durationSeconds
         exitCode += other.exitCode
         signal += other.signal
-        reason += other.reason.map(remap)
         attempt += other.attempt
         parentId += other.parentId
         retriedBy += other.retriedBy
