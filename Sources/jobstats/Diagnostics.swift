@@ -46,6 +46,20 @@ enum Diagnostics {
         }
     }
 
+    /// Runs `body` and, when `JOBSTATS_TIMING` is set, prints how long it took to
+    /// standard error (`timing: load 0.312 s`): the phases of a run, for benchmarks.
+    static func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+        guard ProcessInfo.processInfo.environment["JOBSTATS_TIMING"] != nil else { return try body() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try body()
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let line = "timing: \(phase) \(String(format: "%.3f", seconds)) s\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+        return result
+    }
+
     /// The time reports are stamped with: `SOURCE_DATE_EPOCH` when set (reproducible
     /// output for regression tests), else now.
     static func now() -> Date {

@@ -21,10 +21,14 @@ struct InputOptions: ParsableArguments {
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("Please give at least one INPUT file.") }
         if let since, Timestamp.parseMicros(since) == nil {
-            throw ValidationError("--since '\(since)' is not a time; use RFC 3339 such as 2026-01-31T20:00:00Z or a date.")
+            throw ValidationError(
+                "--since '\(since)' is not a time; use RFC 3339 such as 2026-01-31T20:00:00Z or a date."
+            )
         }
         if let until, Timestamp.parseMicros(until) == nil {
-            throw ValidationError("--until '\(until)' is not a time; use RFC 3339 such as 2026-01-31T20:00:00Z or a date.")
+            throw ValidationError(
+                "--until '\(until)' is not a time; use RFC 3339 such as 2026-01-31T20:00:00Z or a date."
+            )
         }
     }
 

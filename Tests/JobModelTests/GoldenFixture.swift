@@ -8,7 +8,9 @@ import Testing
 struct GoldenFixture {
     @Test func writeGoldenFiles() throws {
         guard let dir = ProcessInfo.processInfo.environment["JOBMODEL_WRITE_GOLDEN"] else { return }
-        let jobs = (1...60).map(TestJobs.full) + HistorySynthesizer(seed: 3, jobCount: 60, days: 2).generate().jobs
+        let jobs =
+            (1...60).map(TestJobs.full)
+            + HistorySynthesizer(seed: 3, jobCount: 60, days: 2).generate().jobs
             .map { job in
                 var j = job
                 j.id += 1000

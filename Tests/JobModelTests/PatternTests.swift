@@ -16,11 +16,15 @@ struct PatternTests {
 
     /// 10 'a' jobs: 2 succeeded, 8 failed; 30 'b' jobs: 27 succeeded, 3 failed. Baseline 29/40.
     static let twoNames: [Job] =
-        repeatJobs(2, from: 1) { TestJobs.job($0, "etl-a") } + repeatJobs(8, from: 3) { TestJobs.job($0, "etl-a", .failed) }
-        + repeatJobs(27, from: 11) { TestJobs.job($0, "sync_b") } + repeatJobs(3, from: 38) { TestJobs.job($0, "sync_b", .failed) }
+        repeatJobs(2, from: 1) { TestJobs.job($0, "etl-a") }
+        + repeatJobs(8, from: 3) { TestJobs.job($0, "etl-a", .failed) }
+        + repeatJobs(27, from: 11) { TestJobs.job($0, "sync_b") }
+        + repeatJobs(3, from: 38) { TestJobs.job($0, "sync_b", .failed) }
 
     @Test func baseline() {
-        let b = Baseline(JobTable(Self.twoNames + [TestJobs.job(99, "x", .running), TestJobs.job(100, "x", .cancelled)]))
+        let b = Baseline(
+            JobTable(Self.twoNames + [TestJobs.job(99, "x", .running), TestJobs.job(100, "x", .cancelled)])
+        )
         #expect(b.jobCount == 42)
         #expect(b.decidedCount == 40)
         #expect(b.successRate == 29.0 / 40)
@@ -44,7 +48,8 @@ struct PatternTests {
     }
 
     @Test func perNamePrefix() {
-        let jobs = Self.twoNames + Self.repeatJobs(5, from: 50) { TestJobs.job($0, "etl.c", .failed) }
+        let jobs =
+            Self.twoNames + Self.repeatJobs(5, from: 50) { TestJobs.job($0, "etl.c", .failed) }
             + [TestJobs.job(60, "plain"), TestJobs.job(61, "x:y")]
         let findings = Self.run(jobs, "name-prefix")
         let etl = try! #require(findings.first { $0.group == "etl" })
@@ -62,7 +67,9 @@ struct PatternTests {
         #expect(groups.contains("etl-a"))
         #expect(!groups.contains("tiny"), "1 job is below --min-matches 5")
         options.minMatches = 11
-        #expect(!Analysis.run(JobTable(jobs), options: options, patterns: ["name"]).patterns.map(\.group).contains("etl-a"))
+        #expect(
+            !Analysis.run(JobTable(jobs), options: options, patterns: ["name"]).patterns.map(\.group).contains("etl-a")
+        )
     }
 
     @Test func fiftyEqualNamesRaiseNoFalseAlarm() {
@@ -82,7 +89,8 @@ struct PatternTests {
         // Five failures at 20:xx UTC, ten successes at 08:xx UTC.
         let evening = TestJobs.monday.addingTimeInterval(20 * 3600 + 600)
         let morning = TestJobs.monday.addingTimeInterval(8 * 3600)
-        let jobs = Self.repeatJobs(5, from: 1) { TestJobs.job($0, "j", .failed, at: evening) }
+        let jobs =
+            Self.repeatJobs(5, from: 1) { TestJobs.job($0, "j", .failed, at: evening) }
             + Self.repeatJobs(10, from: 6) { TestJobs.job($0, "j", .succeeded, at: morning) }
         let utc = Self.run(jobs, "hour-of-day")
         #expect(utc.map(\.group) == ["8", "20", "most-failures"])
@@ -99,14 +107,24 @@ struct PatternTests {
 
     @Test func mostFailuresListsTies() {
         let jobs = [3, 3, 15, 15, 9].enumerated().map { i, hour in
-            TestJobs.job(i + 1, "j", hour == 9 ? .succeeded : .failed, at: TestJobs.monday.addingTimeInterval(Double(hour) * 3600))
+            TestJobs.job(
+                i + 1,
+                "j",
+                hour == 9 ? .succeeded : .failed,
+                at: TestJobs.monday.addingTimeInterval(Double(hour) * 3600)
+            )
         }
         #expect(Self.run(jobs, "hour-of-day").last?.mostFailures == ["03:00-03:59", "15:00-15:59"])
     }
 
     @Test func dayOfWeek() {
         let jobs = (0..<14).map { d in
-            TestJobs.job(d + 1, "j", d % 7 == 6 ? .failed : .succeeded, at: TestJobs.monday.addingTimeInterval(Double(d) * 86_400 + 3600))
+            TestJobs.job(
+                d + 1,
+                "j",
+                d % 7 == 6 ? .failed : .succeeded,
+                at: TestJobs.monday.addingTimeInterval(Double(d) * 86_400 + 3600)
+            )
         }
         let findings = Self.run(jobs, "day-of-week")
         #expect(findings.map(\.group) == DayOfWeekPattern.days)
@@ -117,7 +135,10 @@ struct PatternTests {
 
     @Test func durationBuckets() {
         let durations: [Double] = [0.5, 0.99, 1, 9.9, 10, 59, 60, 599, 600, 3599, 3600, 86_400]
-        let jobs = durations.enumerated().map { i, d in TestJobs.job(i + 1, "j", i % 2 == 0 ? .succeeded : .failed, duration: d) }
+        let jobs =
+            durations.enumerated().map { i, d in
+                TestJobs.job(i + 1, "j", i % 2 == 0 ? .succeeded : .failed, duration: d)
+            }
             + [TestJobs.job(99, "j", .running, duration: nil)]
         let findings = Self.run(jobs, "duration")
         #expect(findings.map(\.group) == DurationPattern.buckets)

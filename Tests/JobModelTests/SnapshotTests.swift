@@ -30,7 +30,9 @@ struct SnapshotTests {
         #expect(info.instance == "host-1")
         #expect(info.createdAt == Self.info.createdAt)
         #expect(table.jobs == jobs)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent)
+        let leftovers = try FileManager.default.contentsOfDirectory(
+            atPath: (path as NSString).deletingLastPathComponent
+        )
         #expect(leftovers == ["s.jrsnap"], "no temporary file left behind")
     }
 
@@ -78,8 +80,10 @@ struct SnapshotTests {
             do {
                 _ = try SnapshotReader.load(path: path)
             } catch {
-                #expect(error.code == .truncated || error.code == .badMagic && length < 8 || error.code == .corruptData,
-                        "length \(length): \(error.message)")
+                #expect(
+                    error.code == .truncated || error.code == .badMagic && length < 8 || error.code == .corruptData,
+                    "length \(length): \(error.message)"
+                )
                 #expect(error.message.contains(path))
             }
         }
@@ -135,7 +139,9 @@ struct SnapshotTests {
             // dropped without finish(): as if the process died mid-write
         }
         #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) == bytes)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent)
+        let leftovers = try FileManager.default.contentsOfDirectory(
+            atPath: (path as NSString).deletingLastPathComponent
+        )
         #expect(leftovers == ["s.jrsnap"])
         #expect(throws: SnapshotError.self) {
             _ = try SnapshotWriter(path: "/nonexistent-dir/x.jrsnap", info: Self.info)

@@ -32,7 +32,11 @@ struct StatisticsTests {
         let p: [Double?] = [0.001, 0.04, 0.019, 0.5, 0.028, nil]
         #expect(Statistics.benjaminiHochberg(p, q: 0.05) == [true, true, true, false, true, false])
         // Only the first passes its own threshold once 0.04 moves to 0.041.
-        #expect(Statistics.benjaminiHochberg([0.001, 0.041, 0.031, 0.5, 0.029], q: 0.05) == [true, false, false, false, false])
+        #expect(
+            Statistics.benjaminiHochberg([0.001, 0.041, 0.031, 0.5, 0.029], q: 0.05) == [
+                true, false, false, false, false,
+            ]
+        )
         #expect(Statistics.benjaminiHochberg([0.04, 0.045], q: 0.05) == [true, true])
         #expect(Statistics.benjaminiHochberg([0.2, 0.3], q: 0.05) == [false, false])
     }

@@ -22,7 +22,9 @@ struct TimestampTests {
         #expect(Timestamp.parseMicros(text) == micros)
     }
 
-    @Test(arguments: ["", "2026", "2026-13-01", "2026-01-05T25:00:00Z", "2026-01-05T00:00:00", "2026-01-05T00:00Zjunk", "x"])
+    @Test(arguments: [
+        "", "2026", "2026-13-01", "2026-01-05T25:00:00Z", "2026-01-05T00:00:00", "2026-01-05T00:00Zjunk", "x",
+    ])
     func refusesNonsense(text: String) {
         #expect(Timestamp.parseMicros(text) == nil)
     }

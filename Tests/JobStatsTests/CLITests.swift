@@ -60,13 +60,17 @@ struct CLITests {
     /// The CI regression users copy: every snapshot in samples/ gives its recorded output.
     @Test func samplesGiveTheirRecordedAnalysis() throws {
         let samples = CLI.packageRoot.appendingPathComponent("samples")
-        let snapshots = try FileManager.default.contentsOfDirectory(atPath: samples.path).filter { $0.hasSuffix(".jrsnap") }
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: samples.path).filter {
+            $0.hasSuffix(".jrsnap")
+        }
         #expect(!snapshots.isEmpty)
         for snapshot in snapshots {
             let base = samples.appendingPathComponent(String(snapshot.dropLast(".jrsnap".count)))
             for format in ["json", "csv"] {
                 let expected = try String(contentsOf: base.appendingPathExtension("analyze.\(format)"), encoding: .utf8)
-                let result = try CLI.run(["analyze", samples.appendingPathComponent(snapshot).path, "--tz", "UTC", "--format", format])
+                let result = try CLI.run([
+                    "analyze", samples.appendingPathComponent(snapshot).path, "--tz", "UTC", "--format", format,
+                ])
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(result.stdout == expected, "\(snapshot) --format \(format) differs from its recorded output")
             }
@@ -86,8 +90,10 @@ struct CLITests {
         #expect(patterns.allSatisfy { $0["pattern"] as? String == "hour-of-day" })
         let most = try #require(patterns.first { $0["group"] as? String == "most-failures" })
         #expect(most["mostFailures"] as? [String] == ["20:00-20:59"])
-        for key in ["group", "name", "matchCount", "decidedCount", "successRate", "differenceFromAverage",
-                    "relativeDifference", "pValue", "significant"] {
+        for key in [
+            "group", "name", "matchCount", "decidedCount", "successRate", "differenceFromAverage",
+            "relativeDifference", "pValue", "significant",
+        ] {
             #expect(patterns.allSatisfy { $0.keys.contains(key) }, "every finding has \(key)")
         }
     }
@@ -110,11 +116,17 @@ struct CLITests {
         let merged = try CLI.run(["analyze", a, b, "--format", "json", "--pattern", "status"])
         #expect(merged.status == 0, "\(merged.stderr)")
         #expect(merged.stdout.contains("\"jobCount\" : 500"))
-        let window = try CLI.run(["jobs", a, "--since", "2026-01-10", "--until", "2026-01-12T00:00:00Z", "--format", "jsonl"])
+        let window = try CLI.run([
+            "jobs", a, "--since", "2026-01-10", "--until", "2026-01-12T00:00:00Z", "--format", "jsonl",
+        ])
         let lines = window.stdout.split(separator: "\n")
         #expect(!lines.isEmpty && lines.count < 300)
         let jobs = try JobJSONLines.parse(Array(window.stdout.utf8), file: "out")
-        #expect(jobs.allSatisfy { $0.startedAt! >= Timestamp.parse("2026-01-10")! && $0.startedAt! < Timestamp.parse("2026-01-12")! })
+        #expect(
+            jobs.allSatisfy {
+                $0.startedAt! >= Timestamp.parse("2026-01-10")! && $0.startedAt! < Timestamp.parse("2026-01-12")!
+            }
+        )
     }
 
     @Test func jobsExportFiltersAndConvertRoundTrips() throws {
@@ -209,7 +221,9 @@ struct CLITests {
     }
 
     @Test func parsesOptions() throws {
-        let command = try JobStats.Analyze.parse(["a.jrsnap", "b.csv", "--format", "csv", "--pattern", "name", "--all", "--min-matches", "3"])
+        let command = try JobStats.Analyze.parse([
+            "a.jrsnap", "b.csv", "--format", "csv", "--pattern", "name", "--all", "--min-matches", "3",
+        ])
         #expect(command.input.inputs == ["a.jrsnap", "b.csv"])
         #expect(command.format == .csv)
         #expect(command.all)

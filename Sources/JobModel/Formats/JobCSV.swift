@@ -159,14 +159,22 @@ public enum JobCSV {
         for (line, cells) in rows {
             if cells.count == 1, cells[0].isEmpty { continue }  // blank line
             guard cells.count == header.count else {
-                throw JobFileError(.badData, "\(file) line \(line): \(cells.count) cells, the header has \(header.count)")
+                throw JobFileError(
+                    .badData,
+                    "\(file) line \(line): \(cells.count) cells, the header has \(header.count)"
+                )
             }
             jobs.append(try job(cells, index: index, line: line, file: file))
         }
         return jobs
     }
 
-    private static func job(_ cells: [String], index: [String: Int], line: Int, file: String) throws(JobFileError) -> Job {
+    private static func job(
+        _ cells: [String],
+        index: [String: Int],
+        line: Int,
+        file: String
+    ) throws(JobFileError) -> Job {
         func cell(_ name: String) -> String? {
             guard let i = index[name] else { return nil }
             let v = cells[i]

@@ -51,7 +51,9 @@ public enum JobJSONLines {
     /// One sentence for a decoding error: what and where.
     public static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [any CodingKey]) -> String {
-            keys.isEmpty ? "the record" : "'" + keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") + "'"
+            keys.isEmpty
+                ? "the record"
+                : "'" + keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") + "'"
         }
         switch error {
         case .keyNotFound(let key, let context):

@@ -63,7 +63,10 @@ public struct OutputFile: ~Copyable {
             let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw JobFileError(.io, "cannot write \(temporaryPath ?? "standard output"): \(String(cString: strerror(errno)))")
+                throw JobFileError(
+                    .io,
+                    "cannot write \(temporaryPath ?? "standard output"): \(String(cString: strerror(errno)))"
+                )
             }
             done += n
         }

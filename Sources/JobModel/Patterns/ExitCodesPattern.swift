@@ -46,7 +46,8 @@ public struct ExitCodesPattern: Pattern {
                             pattern: id,
                             group: "\(text) \(what)",
                             name: isSignal
-                                ? "Job '\(text)' killed by signal \(key.code)" : "Job '\(text)' exits with code \(key.code)",
+                                ? "Job '\(text)' killed by signal \(key.code)"
+                                : "Job '\(text)' exits with code \(key.code)",
                             metric: "share",
                             value: Double(tally.matched) / Double(perName[Int(name)]),
                             matchCount: tally.matched,

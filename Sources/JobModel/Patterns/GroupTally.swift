@@ -44,7 +44,12 @@ struct NamedGroup {
 /// Builds findings the same way for every pattern.
 enum Findings {
     /// Success-rate findings: each group against the rest of the history, BH across groups.
-    static func success(pattern: String, groups: [NamedGroup], baseline: Baseline, options: AnalysisOptions)
+    static func success(
+        pattern: String,
+        groups: [NamedGroup],
+        baseline: Baseline,
+        options: AnalysisOptions
+    )
         -> [Finding]
     {
         let base = baseline.successRate

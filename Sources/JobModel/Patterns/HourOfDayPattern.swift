@@ -28,7 +28,10 @@ public struct HourOfDayPattern: Pattern {
         let most = tallies.map(\.failures).max() ?? 0
         if most > 0 {
             let total = tallies.reduce(GroupTally(), +)
-            let pValue = Statistics.homogeneityPValue(failures: tallies.map(\.failures), decided: tallies.map(\.decided))
+            let pValue = Statistics.homogeneityPValue(
+                failures: tallies.map(\.failures),
+                decided: tallies.map(\.decided)
+            )
             findings.append(
                 Finding(
                     pattern: id,

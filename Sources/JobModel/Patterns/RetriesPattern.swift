@@ -24,7 +24,8 @@ public struct RetriesPattern: Pattern {
 
         // Chains whose first attempt failed and was retried: did a retry rescue them?
         var rescue = [UInt32: GroupTally]()
-        for row in 0..<jobs.count where jobs.parentId[row] == JobTable.nullInt && jobs.retriedBy[row] != JobTable.nullInt {
+        for row in 0..<jobs.count
+        where jobs.parentId[row] == JobTable.nullInt && jobs.retriedBy[row] != JobTable.nullInt {
             guard jobs.statusOf(row).isFailure else { continue }
             var last = row
             var steps = 0
@@ -58,7 +59,13 @@ public struct RetriesPattern: Pattern {
                 let name = jobs.strings[key]
                 return NamedGroup(group: "rescued \(name)", name: "Retries rescue failed '\(name)' jobs", tally: tally)
             }.sorted { $0.group < $1.group }
-            findings += Findings.share(pattern: id, metric: "rescueRate", groups: perName, total: total, options: options)
+            findings += Findings.share(
+                pattern: id,
+                metric: "rescueRate",
+                groups: perName,
+                total: total,
+                options: options
+            )
         }
         if baseline.decidedCount > 0 {
             let base = baseline.successRate

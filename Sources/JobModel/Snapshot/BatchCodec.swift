@@ -46,7 +46,11 @@ enum BatchCodec {
         return column
     }
 
-    static func decodeDoubles(_ column: DoubleColumn, count: Int, field: String) throws(BatchDecodingError)
+    static func decodeDoubles(
+        _ column: DoubleColumn,
+        count: Int,
+        field: String
+    ) throws(BatchDecodingError)
         -> [Double]
     {
         var values: [Double]
@@ -62,7 +66,9 @@ enum BatchCodec {
             values = column.scaled.map { Double($0) / factor }
         }
         if !column.nulls.isEmpty {
-            guard column.nulls.count == (count + 7) / 8 else { throw .length("\(field) nulls", column.nulls.count, count) }
+            guard column.nulls.count == (count + 7) / 8 else {
+                throw .length("\(field) nulls", column.nulls.count, count)
+            }
             let nulls = [UInt8](column.nulls)
             for i in 0..<count where nulls[i >> 3] & (1 << UInt8(i & 7)) != 0 {
                 values[i] = .nan
@@ -106,7 +112,9 @@ enum BatchCodec {
         batch.instance = table.instance[rows].map(local)
         batch.name = table.name[rows].map(local)
         batch.commandCount = rows.map { table.commandOffsets[$0 + 1] - table.commandOffsets[$0] }
-        batch.commandArgs = table.commandArgs[Int(table.commandOffsets[rows.lowerBound])..<Int(table.commandOffsets[rows.upperBound])].map(local)
+        batch.commandArgs = table.commandArgs[
+            Int(table.commandOffsets[rows.lowerBound])..<Int(table.commandOffsets[rows.upperBound])
+        ].map(local)
         batch.cwd = table.cwd[rows].map(localNullable)
         batch.labelCount = rows.map { table.labelOffsets[$0 + 1] - table.labelOffsets[$0] }
         let labels = Int(table.labelOffsets[rows.lowerBound])..<Int(table.labelOffsets[rows.upperBound])
@@ -218,7 +226,11 @@ enum BatchCodec {
         }
         try check(batch.memoryLeakSuspected.count, "memoryLeakSuspected", (n + 7) / 8)
         let commandTotal = sum(batch.commandCount)
-        try check(batch.commandArgs.count, "command arguments", commandTotal > UInt64(Int32.max) ? -1 : Int(commandTotal))
+        try check(
+            batch.commandArgs.count,
+            "command arguments",
+            commandTotal > UInt64(Int32.max) ? -1 : Int(commandTotal)
+        )
         let labelTotal = sum(batch.labelCount)
         let labelExpected = labelTotal > UInt64(Int32.max) ? -1 : Int(labelTotal)
         try check(batch.labelKeys.count, "label keys", labelExpected)
@@ -241,7 +253,11 @@ enum BatchCodec {
         let ioAvg = try decodeDoubles(batch.ioOpsPerSecondAvg, count: n, field: "ioOpsPerSecondAvg")
         let ioPeak = try decodeDoubles(batch.ioOpsPerSecondPeak, count: n, field: "ioOpsPerSecondPeak")
         let netAvg = try decodeDoubles(batch.netConnectionsPerSecondAvg, count: n, field: "netConnectionsPerSecondAvg")
-        let netPeak = try decodeDoubles(batch.netConnectionsPerSecondPeak, count: n, field: "netConnectionsPerSecondPeak")
+        let netPeak = try decodeDoubles(
+            batch.netConnectionsPerSecondPeak,
+            count: n,
+            field: "netConnectionsPerSecondPeak"
+        )
         let stalled = try decodeDoubles(batch.stalledSeconds, count: n, field: "stalledSeconds")
 
         // Append.

@@ -1,6 +1,6 @@
 public import Foundation
-import Synchronization
 import SwiftProtobuf
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -70,7 +70,10 @@ public struct SnapshotReader: ~Copyable {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw SnapshotError(.io, "cannot read \(path) at byte \(offset + done): \(String(cString: strerror(errno)))")
+                throw SnapshotError(
+                    .io,
+                    "cannot read \(path) at byte \(offset + done): \(String(cString: strerror(errno)))"
+                )
             }
             if n == 0 {
                 throw SnapshotError(
@@ -84,7 +87,12 @@ public struct SnapshotReader: ~Copyable {
         return buffer
     }
 
-    private static func readHeader(fd: Int32, path: String, fileSize: Int, offset: inout Int) throws(SnapshotError)
+    private static func readHeader(
+        fd: Int32,
+        path: String,
+        fileSize: Int,
+        offset: inout Int
+    ) throws(SnapshotError)
         -> SnapshotInfo
     {
         if fileSize < SnapshotFormat.magic.count {
@@ -98,7 +106,13 @@ public struct SnapshotReader: ~Copyable {
         if magicBytes < SnapshotFormat.magic.count {
             throw SnapshotError(.truncated, "\(path) is truncated: it ends at byte \(fileSize) inside the header")
         }
-        let fixed = try readExactly(fd: fd, count: SnapshotFormat.fixedHeaderSize - 8, path: path, offset: &offset, what: "the header")
+        let fixed = try readExactly(
+            fd: fd,
+            count: SnapshotFormat.fixedHeaderSize - 8,
+            path: path,
+            offset: &offset,
+            what: "the header"
+        )
         let version = fixed.readLE32(at: 0)
         guard version >= 1 else {
             throw SnapshotError(.corruptData, "\(path) has format version 0, which does not exist")
@@ -160,7 +174,13 @@ public struct SnapshotReader: ~Copyable {
             return nil
         }
         let start = offset
-        let head = try Self.readExactly(fd: fd, count: SnapshotFormat.batchHeaderSize, path: path, offset: &offset, what: "batch \(batchesRead + 1)'s header")
+        let head = try Self.readExactly(
+            fd: fd,
+            count: SnapshotFormat.batchHeaderSize,
+            path: path,
+            offset: &offset,
+            what: "batch \(batchesRead + 1)'s header"
+        )
         let compressedSize = Int(head.readLE32(at: 0))
         let plainSize = Int(head.readLE32(at: 4))
         let records = Int(head.readLE32(at: 8))
@@ -175,7 +195,13 @@ public struct SnapshotReader: ~Copyable {
                 "\(path) is truncated: batch \(batchesRead + 1) at byte \(start) needs \(compressedSize) bytes, the file has \(fileSize - offset) left"
             )
         }
-        let bytes = try Self.readExactly(fd: fd, count: compressedSize, path: path, offset: &offset, what: "batch \(batchesRead + 1)")
+        let bytes = try Self.readExactly(
+            fd: fd,
+            count: compressedSize,
+            path: path,
+            offset: &offset,
+            what: "batch \(batchesRead + 1)"
+        )
         batchesRead += 1
         recordsRead += records
         if batchesRead == info.batchCount, recordsRead != info.recordCount {
@@ -211,45 +237,67 @@ public struct SnapshotReader: ~Copyable {
         return batch
     }
 
-    /// Decompresses, parses and decodes one frame.
-    static func decode(_ frame: Frame, path: String) throws(SnapshotError) -> JobTable {
-        let batch = try parse(frame, path: path)
+    /// Decodes one parsed batch into a table of its own.
+    static func decode(_ batch: BatchCodec.Batch, offset: Int, path: String) throws(SnapshotError) -> JobTable {
         do throws(BatchCodec.BatchDecodingError) {
             return try BatchCodec.decode(batch)
         } catch {
-            throw SnapshotError(.corruptData, "\(path): batch at byte \(frame.offset) is damaged: \(error.message)")
+            throw SnapshotError(.corruptData, "\(path): batch at byte \(offset) is damaged: \(error.message)")
         }
     }
 
-    /// Reads the rest of the file, decoding up to `parallelism` batches at once, and passes
-    /// each batch, in file order, to `body`.
-    private mutating func forEachDecodedBatch(
+    /// Batches being decompressed and parsed in the background.
+    private final class ParsingGroup: Sendable {
+        let offsets: [Int]
+        let results: Mutex<[Result<BatchCodec.Batch, SnapshotError>?]>
+        let group = DispatchGroup()
+
+        init(frames: [Frame], path: String) {
+            offsets = frames.map(\.offset)
+            results = Mutex(Array(repeating: nil, count: frames.count))
+            for (i, frame) in frames.enumerated() {
+                DispatchQueue.global().async(group: group) { [self] in
+                    let result = Result { () throws(SnapshotError) in try SnapshotReader.parse(frame, path: path) }
+                    results.withLock { $0[i] = result }
+                }
+            }
+        }
+
+        func wait() -> [Result<BatchCodec.Batch, SnapshotError>?] {
+            group.wait()
+            return results.withLock { $0 }
+        }
+    }
+
+    /// Reads the rest of the file and passes each parsed batch and its offset, in file
+    /// order, to `body`.
+    ///
+    /// Batches are decompressed and parsed `parallelism` at a time on background threads,
+    /// and the next group is parsed while `body` consumes the previous one: memory holds
+    /// at most two groups.
+    private mutating func forEachParsedBatch(
         parallelism: Int,
-        _ body: (JobTable) throws(SnapshotError) -> Void
+        _ body: (BatchCodec.Batch, Int) throws(SnapshotError) -> Void
     ) throws(SnapshotError) {
         let width = max(1, parallelism)
+        var previous: ParsingGroup?
         var done = false
-        while !done {
+        while !done || previous != nil {
             var frames: [Frame] = []
-            while frames.count < width * 2 {
-                guard let frame = try nextFrame() else {
+            while !done && frames.count < width {
+                if let frame = try nextFrame() {
+                    frames.append(frame)
+                } else {
                     done = true
-                    break
                 }
-                frames.append(frame)
             }
-            if frames.isEmpty { break }
-            let path = self.path
-            let input = frames
-            let results = Mutex<[Result<JobTable, SnapshotError>?]>(Array(repeating: nil, count: input.count))
-            DispatchQueue.concurrentPerform(iterations: input.count) { i in
-                let result = Result { () throws(SnapshotError) in try Self.decode(input[i], path: path) }
-                results.withLock { $0[i] = result }
+            let current = frames.isEmpty ? nil : ParsingGroup(frames: frames, path: path)
+            if let previous {
+                for (result, offset) in zip(previous.wait(), previous.offsets) {
+                    try body(result!.get(), offset)
+                }
             }
-            let decoded = results.withLock { $0 }
-            for result in decoded {
-                try body(result!.get())
-            }
+            previous = current
         }
     }
 
@@ -264,8 +312,10 @@ public struct SnapshotReader: ~Copyable {
         _ body: (JobTable) throws -> Void
     ) throws {
         var failure: (any Error)?
-        try forEachDecodedBatch(parallelism: parallelism) { (table) throws(SnapshotError) in
+        let path = self.path
+        try forEachParsedBatch(parallelism: parallelism) { (batch, offset) throws(SnapshotError) in
             guard failure == nil else { return }
+            let table = try Self.decode(batch, offset: offset, path: path)
             do { try body(table) } catch { failure = error }
         }
         if let failure { throw failure }
@@ -283,13 +333,13 @@ public struct SnapshotReader: ~Copyable {
         var reader = try SnapshotReader(path: path)
         var table = JobTable()
         let total = reader.info.recordCount
-        try reader.forEachDecodedBatch(parallelism: ProcessInfo.processInfo.activeProcessorCount) {
-            (batch) throws(SnapshotError) in
-            if table.count == 0 {
-                table = batch
-                table.reserveCapacity(total - batch.count)
-            } else {
-                table.append(contentsOf: batch)
+        table.reserveCapacity(total)
+        try reader.forEachParsedBatch(parallelism: ProcessInfo.processInfo.activeProcessorCount) {
+            (batch, offset) throws(SnapshotError) in
+            do throws(BatchCodec.BatchDecodingError) {
+                try BatchCodec.decode(batch, appendingTo: &table)
+            } catch {
+                throw SnapshotError(.corruptData, "\(path): batch at byte \(offset) is damaged: \(error.message)")
             }
             progress?(table.count, total)
         }

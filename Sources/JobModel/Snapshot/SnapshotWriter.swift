@@ -38,7 +38,11 @@ public struct SnapshotWriter: ~Copyable {
     ///   - info: manager version, instance and creation time; counts are filled in.
     ///   - batchRecords: jobs per batch (at most 65,536; smaller is for tests).
     /// - Throws: ``SnapshotError`` `.io` when the file cannot be created.
-    public init(path: String, info: SnapshotInfo, batchRecords: Int = SnapshotFormat.maxBatchRecords)
+    public init(
+        path: String,
+        info: SnapshotInfo,
+        batchRecords: Int = SnapshotFormat.maxBatchRecords
+    )
         throws(SnapshotError)
     {
         guard (1...SnapshotFormat.maxBatchRecords).contains(batchRecords) else {
@@ -211,7 +215,11 @@ public struct SnapshotWriter: ~Copyable {
 extension SnapshotWriter {
     /// Writes `table` as a snapshot at `path` (atomically).
     @discardableResult
-    public static func write(_ table: JobTable, to path: String, info: SnapshotInfo) throws(SnapshotError)
+    public static func write(
+        _ table: JobTable,
+        to path: String,
+        info: SnapshotInfo
+    ) throws(SnapshotError)
         -> SnapshotInfo
     {
         var writer = try SnapshotWriter(path: path, info: info)

@@ -52,14 +52,81 @@ public struct HistorySynthesizer: Sendable {
     }
 
     static let kinds: [Kind] = [
-        Kind(name: "etl-daily", weight: 6, failure: 0.06, exitCode: 3, medianSeconds: 300, retries: 1, labels: ["team": "data"]),
-        Kind(name: "etl-hourly", weight: 12, failure: 0.05, exitCode: 3, medianSeconds: 45, retries: 1, labels: ["team": "data"]),
-        Kind(name: "etl-load", weight: 6, failure: 0.07, exitCode: 3, medianSeconds: 120, retries: 1, labels: ["team": "data"]),
-        Kind(name: "report-sales", weight: 5, failure: 0.04, exitCode: 2, medianSeconds: 20, retries: 0, labels: ["team": "finance"]),
-        Kind(name: "report-finance", weight: 4, failure: 0.03, exitCode: 2, medianSeconds: 25, retries: 1, crash: 0.08, labels: ["team": "finance"]),
-        Kind(name: "sync-crm", weight: 8, failure: 0.30, exitCode: 75, medianSeconds: 8, retries: 2, retrySuccess: 0.85),
-        Kind(name: "sync-ledger", weight: 6, failure: 0.25, exitCode: 75, medianSeconds: 12, retries: 2, retrySuccess: 0.8, stall: 0.05),
-        Kind(name: "feed-gameday", weight: 5, failure: 0.12, exitCode: 1, medianSeconds: 3, retries: 1, timeout: 0.04, netStormOnFailure: true),
+        Kind(
+            name: "etl-daily",
+            weight: 6,
+            failure: 0.06,
+            exitCode: 3,
+            medianSeconds: 300,
+            retries: 1,
+            labels: ["team": "data"]
+        ),
+        Kind(
+            name: "etl-hourly",
+            weight: 12,
+            failure: 0.05,
+            exitCode: 3,
+            medianSeconds: 45,
+            retries: 1,
+            labels: ["team": "data"]
+        ),
+        Kind(
+            name: "etl-load",
+            weight: 6,
+            failure: 0.07,
+            exitCode: 3,
+            medianSeconds: 120,
+            retries: 1,
+            labels: ["team": "data"]
+        ),
+        Kind(
+            name: "report-sales",
+            weight: 5,
+            failure: 0.04,
+            exitCode: 2,
+            medianSeconds: 20,
+            retries: 0,
+            labels: ["team": "finance"]
+        ),
+        Kind(
+            name: "report-finance",
+            weight: 4,
+            failure: 0.03,
+            exitCode: 2,
+            medianSeconds: 25,
+            retries: 1,
+            crash: 0.08,
+            labels: ["team": "finance"]
+        ),
+        Kind(
+            name: "sync-crm",
+            weight: 8,
+            failure: 0.30,
+            exitCode: 75,
+            medianSeconds: 8,
+            retries: 2,
+            retrySuccess: 0.85
+        ),
+        Kind(
+            name: "sync-ledger",
+            weight: 6,
+            failure: 0.25,
+            exitCode: 75,
+            medianSeconds: 12,
+            retries: 2,
+            retrySuccess: 0.8,
+            stall: 0.05
+        ),
+        Kind(
+            name: "feed-gameday",
+            weight: 5,
+            failure: 0.12,
+            exitCode: 1,
+            medianSeconds: 3,
+            retries: 1,
+            timeout: 0.04,
+            netStormOnFailure: true
+        ),
         Kind(name: "backup-db", weight: 2, failure: 0.03, exitCode: 1, medianSeconds: 900, retries: 1, ioBurst: 0.9),
         Kind(name: "index-build", weight: 3, failure: 0.06, exitCode: 137, medianSeconds: 600, retries: 0, leak: 0.7),
         Kind(name: "index-merge", weight: 2, failure: 0.05, exitCode: 137, medianSeconds: 400, retries: 0, leak: 0.6),
@@ -168,11 +235,16 @@ public struct HistorySynthesizer: Sendable {
         let rssMax = Int(random.logNormal(median: 80_000_000, sigma: 0.8))
         let leak = samples >= 5 && random.chance(kind.leak)
         let ioAvg = Self.round(random.logNormal(median: 40, sigma: 0.8), 100)
-        let ioPeak = Self.round(random.chance(kind.ioBurst) ? ioAvg * (6 + random.unit() * 20) + 200 : ioAvg * (1 + random.unit()), 100)
+        let ioPeak = Self.round(
+            random.chance(kind.ioBurst) ? ioAvg * (6 + random.unit() * 20) + 200 : ioAvg * (1 + random.unit()),
+            100
+        )
         let storm = kind.netStormOnFailure && status != .succeeded
         let netAvg = Self.round(storm ? 8 + random.unit() * 10 : random.unit() * 0.5, 1000)
         let netPeak = Self.round(storm ? netAvg * (5 + random.unit() * 5) : netAvg * (1 + random.unit()), 1000)
-        let stalled = random.chance(kind.stall) ? Self.round(60 + random.unit() * 600, 1000) : Self.round(min(duration, random.unit() * 2), 1000)
+        let stalled =
+            random.chance(kind.stall)
+            ? Self.round(60 + random.unit() * 600, 1000) : Self.round(min(duration, random.unit() * 2), 1000)
         let metrics = JobMetrics(
             sampleCount: samples,
             cpuPercentAvg: cpuAvg,
@@ -180,7 +252,8 @@ public struct HistorySynthesizer: Sendable {
             cpuSeconds: Self.round(duration * cpuAvg / 100, 1000),
             rssBytesAvg: rssMax / 4 * 3,
             rssBytesMax: rssMax,
-            rssTrendBytesPerSecond: leak ? Self.round(200_000 + random.unit() * 2_000_000, 10) : Self.round(random.unit() * 2000 - 1000, 10),
+            rssTrendBytesPerSecond: leak
+                ? Self.round(200_000 + random.unit() * 2_000_000, 10) : Self.round(random.unit() * 2000 - 1000, 10),
             memoryLeakSuspected: leak,
             ioOpsPerSecondAvg: ioAvg,
             ioOpsPerSecondPeak: ioPeak,

@@ -22,7 +22,9 @@ extension JobStats {
         @Option(name: .customLong("pattern"), help: "Run only this pattern (repeatable); see `jobstats patterns`.")
         var patterns: [String] = []
 
-        @Option(help: "Time zone of hours and days: an IANA name such as Europe/Paris, or UTC. Default: the local zone.")
+        @Option(
+            help: "Time zone of hours and days: an IANA name such as Europe/Paris, or UTC. Default: the local zone."
+        )
         var tz: String?
 
         @Option(help: "Smallest group listed (without --all).")
@@ -46,7 +48,9 @@ extension JobStats {
                 throw ValidationError("Unknown pattern '\(id)'. Please use one of: \(known.joined(separator: ", ")).")
             }
             if let tz, TimeZone(identifier: tz) == nil {
-                throw ValidationError("Unknown time zone '\(tz)'. Please use an IANA name such as Europe/Paris, or UTC.")
+                throw ValidationError(
+                    "Unknown time zone '\(tz)'. Please use an IANA name such as Europe/Paris, or UTC."
+                )
             }
             if minMatches < 1 { throw ValidationError("--min-matches must be 1 or more.") }
             if !(fdr > 0 && fdr < 1) { throw ValidationError("--fdr must be between 0 and 1.") }
@@ -55,7 +59,7 @@ extension JobStats {
         }
 
         func run() async throws {
-            let (table, _) = try input.load()
+            let (table, _) = try Diagnostics.timed("load") { try input.load() }
             let options = AnalysisOptions(
                 timeZone: tz.flatMap { TimeZone(identifier: $0) } ?? .current,
                 minMatches: minMatches,
@@ -64,7 +68,9 @@ extension JobStats {
                 burstFactor: burstFactor,
                 showAll: all
             )
-            let report = Analysis.run(table, options: options, patterns: patterns, now: Diagnostics.now())
+            let report = Diagnostics.timed("analyze") {
+                Analysis.run(table, options: options, patterns: patterns, now: Diagnostics.now())
+            }
             var out = OutputFile.standardOutput()
             try out.write(try ReportRenderer.render(report, format: format))
             try out.commit()

@@ -25,14 +25,17 @@ extension JobStats {
         }
 
         func run() async throws {
-            let loaded = try Diagnostics.mapErrors { try JobFiles.load(input) }
+            let loaded = try Diagnostics.timed("load") { try Diagnostics.mapErrors { try JobFiles.load(input) } }
             let table = loaded.table
             let info = SnapshotInfo(
                 managerVersion: loaded.info?.managerVersion ?? "jobstats \(ProductVersion.current)",
-                instance: instance ?? loaded.info?.instance ?? (table.count > 0 ? table.strings[table.instance[0]] : ""),
+                instance: instance ?? loaded.info?.instance
+                    ?? (table.count > 0 ? table.strings[table.instance[0]] : ""),
                 createdAt: loaded.info?.createdAt ?? Diagnostics.now()
             )
-            try Diagnostics.mapErrors { try JobFiles.write(table, to: output, info: info) }
+            try Diagnostics.timed("write") {
+                try Diagnostics.mapErrors { try JobFiles.write(table, to: output, info: info) }
+            }
         }
     }
 }

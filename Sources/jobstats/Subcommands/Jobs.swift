@@ -20,7 +20,10 @@ extension JobStats {
         @Option(help: "Output format: csv, jsonl or json (one array).")
         var format: Format = .jsonl
 
-        @Option(help: "Only jobs with this status (repeatable): \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            help:
+                "Only jobs with this status (repeatable): \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))."
+        )
         var status: [String] = []
 
         @Option(help: "Only jobs with this name (repeatable; shell globs such as 'etl-*' allowed).")

@@ -35,7 +35,9 @@ extension JobStats {
         func validate() throws {
             if jobs < 0 || jobs > 100_000_000 { throw ValidationError("--jobs must be between 0 and 100000000.") }
             if !(days > 0) { throw ValidationError("--days must be more than 0.") }
-            if Timestamp.parseMicros(start) == nil { throw ValidationError("--start '\(start)' is not an RFC 3339 time.") }
+            if Timestamp.parseMicros(start) == nil {
+                throw ValidationError("--start '\(start)' is not an RFC 3339 time.")
+            }
             if JobFiles.Format(path: output) == nil {
                 throw ValidationError("Please give an output ending in .jrsnap, .csv or .jsonl (got '\(output)').")
             }
