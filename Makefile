@@ -1,0 +1,33 @@
+# Two commands work on a fresh machine with only the Swift toolchain:
+#   make run    runs the product on its defaults
+#   make test   lints, builds with warnings as errors, and runs every test
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT_FILES = $(shell git ls-files '*.swift' | grep -v '\.pb\.swift$$')
+
+.PHONY: deps run test lint format release samples
+
+# libzstd-dev (snapshots) and pkg-config (how SwiftPM finds it), from Debian.
+deps:
+	@pkg-config --exists libzstd 2>/dev/null || { \
+		echo "Installing libzstd-dev and pkg-config (apt-get)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libzstd-dev pkg-config; }
+
+run: deps
+	$(SWIFT) run -c release jobstats analyze samples/synth-small.jrsnap
+
+test: deps lint
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+lint:
+	$(SWIFT) format lint --strict $(SWIFT_FILES)
+
+format:
+	$(SWIFT) format format -i $(SWIFT_FILES)
+
+release: deps
+	$(SWIFT) build -c release
+
+samples: deps
+	scripts/update-samples.sh
