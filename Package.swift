@@ -13,11 +13,18 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "JobModel", targets: ["JobModel"]),
+        .executable(name: "jobrunner", targets: ["jobrunner"]),
+        .executable(name: "jobshim", targets: ["jobshim"]),
         .executable(name: "jobstats", targets: ["jobstats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,6 +42,21 @@ let package = Package(
             exclude: ["Snapshot/snapshot.proto"],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(name: "jobshim"),
+        .executableTarget(
+            name: "jobrunner",
+            dependencies: [
+                "CSystemSupport",
+                "JobModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "jobstats",
             dependencies: [
@@ -48,6 +70,11 @@ let package = Package(
             name: "JobModelTests",
             dependencies: ["JobModel"],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "JobRunnerTests",
+            dependencies: ["JobModel", "jobrunner", "jobshim"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,11 +1,28 @@
 #ifndef CSYSTEMSUPPORT_H
 #define CSYSTEMSUPPORT_H
 
-// Small wrappers for C APIs Swift cannot import directly (macros, variadics, headers
-// outside Glibc's module map).
+#include <sys/types.h>
+#include <sys/resource.h>
+
+// Small wrappers for C APIs Swift cannot import directly (macros, variadics, _GNU_SOURCE
+// flags, headers outside Glibc's module map).
 
 /// Keeps memory freed by the program in its heap for reuse, instead of unmapping large
 /// blocks and faulting fresh pages in again. For short-lived, allocation-heavy tools.
 void csys_keep_freed_memory(void);
+
+/// Spawns `path` with `argv` and `envp` in a new session (POSIX_SPAWN_SETSID), with
+/// default signal dispositions, an empty signal mask, stdin/stdout/stderr on /dev/null
+/// and every other descriptor closed. Returns 0 and sets `*pid`, or an errno value.
+int csys_spawn_detached(pid_t *pid, const char *path, char *const argv[], char *const envp[]);
+
+/// Blocks until any child exits; returns its pid (or -1 with errno) and sets its wait
+/// status and resource usage.
+pid_t csys_wait_any(int *status, struct rusage *usage);
+
+int csys_wifexited(int status);
+int csys_wexitstatus(int status);
+int csys_wifsignaled(int status);
+int csys_wtermsig(int status);
 
 #endif

@@ -1,0 +1,222 @@
+import Foundation
+import JobModel
+
+/// Everything `jobrunner` reads from `config.json`, the environment and the command line.
+///
+/// Keys (dotted, as in `config.json`; the environment variable is `JOBRUNNER_` + the key in
+/// upper snake case, e.g. `jobs.maxConcurrent` → `JOBRUNNER_JOBS_MAX_CONCURRENT`):
+/// see ``JobRunnerConfiguration/keys`` for types and defaults.
+struct JobRunnerConfiguration: Sendable {
+    var instance = "local"
+    var listenHost = "127.0.0.1"
+    var listenPort = 8080
+    var stateDirectory = "./state"
+    var logLevel = "info"
+    var maxBodyBytes = 1 << 20
+
+    var snapshotIntervalSeconds = 300.0
+    var snapshotKeep = 3
+
+    var sampleIntervalSeconds = 1.0
+    var rollingWindowSeconds = 10.0
+    var leakMinSlopeBytesPerSecond = 65_536.0
+    var leakMinR2 = 0.8
+
+    var maxConcurrent: Int? = nil
+    var defaultRetries = 1
+    var maxRetries = 5
+    var retryDelaySeconds = 1.0
+    var maxRetryDelaySeconds = 300.0
+    var noRetryExitCodes: [Int] = []
+    var killGraceSeconds = 5.0
+    var maxTimeoutSeconds = 7 * 86_400.0
+    var baseEnvironment: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
+    var shimPath: String? = nil
+
+    /// One configuration key: its type, default and meaning (the README table is made from the same words).
+    struct Key: Sendable {
+        enum Kind: Sendable { case string, int, double, bool, intList, stringMap, optionalInt, optionalString }
+        var name: String
+        var kind: Kind
+        var summary: String
+        var apply: @Sendable (inout JobRunnerConfiguration, Any) throws(ConfigurationError) -> Void
+    }
+
+    /// Every key, in README order.
+    static let keys: [Key] = [
+        Key(name: "instance", kind: .string, summary: "name of this manager, recorded in every job") {
+            c,
+            v throws(ConfigurationError) in
+            c.instance = try nonEmpty(v as! String, "instance")
+        },
+        Key(name: "listen.host", kind: .string, summary: "address to listen on") { c, v in c.listenHost = v as! String
+        },
+        Key(name: "listen.port", kind: .int, summary: "TCP port; 0 picks a free one") {
+            c,
+            v throws(ConfigurationError) in
+            c.listenPort = try within(v as! Int, 0...65_535, "listen.port")
+        },
+        Key(name: "stateDirectory", kind: .string, summary: "journal, snapshots, logs, exit records") {
+            c,
+            v throws(ConfigurationError) in
+            c.stateDirectory = try nonEmpty(v as! String, "stateDirectory")
+        },
+        Key(name: "log.level", kind: .string, summary: "trace, debug, info, notice, warning, error, critical") {
+            c,
+            v throws(ConfigurationError) in
+            let level = v as! String
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+                throw ConfigurationError(
+                    key: "log.level",
+                    "must be one of trace, debug, info, notice, warning, error, critical, not '\(level)'"
+                )
+            }
+            c.logLevel = level
+        },
+        Key(name: "http.maxBodyBytes", kind: .int, summary: "largest request body accepted (413 beyond)") {
+            c,
+            v throws(ConfigurationError) in
+            c.maxBodyBytes = try within(v as! Int, 1_024...(64 << 20), "http.maxBodyBytes")
+        },
+        Key(name: "snapshot.intervalSeconds", kind: .double, summary: "seconds between snapshots") {
+            c,
+            v throws(ConfigurationError) in
+            c.snapshotIntervalSeconds = try positive(v as! Double, "snapshot.intervalSeconds")
+        },
+        Key(name: "snapshot.keep", kind: .int, summary: "newest snapshots kept") { c, v throws(ConfigurationError) in
+            c.snapshotKeep = try within(v as! Int, 1...1_000, "snapshot.keep")
+        },
+        Key(name: "monitor.sampleIntervalSeconds", kind: .double, summary: "seconds between /proc samples") {
+            c,
+            v throws(ConfigurationError) in
+            c.sampleIntervalSeconds = try within(v as! Double, 0.05...3_600, "monitor.sampleIntervalSeconds")
+        },
+        Key(name: "monitor.rollingWindowSeconds", kind: .double, summary: "window of the I/O and network peak rates") {
+            c,
+            v throws(ConfigurationError) in
+            c.rollingWindowSeconds = try positive(v as! Double, "monitor.rollingWindowSeconds")
+        },
+        Key(
+            name: "monitor.leakMinSlopeBytesPerSecond",
+            kind: .double,
+            summary: "RSS slope from which a job is a leak suspect"
+        ) { c, v throws(ConfigurationError) in
+            c.leakMinSlopeBytesPerSecond = try positive(v as! Double, "monitor.leakMinSlopeBytesPerSecond")
+        },
+        Key(name: "monitor.leakMinR2", kind: .double, summary: "fit (R²) the RSS trend needs to be a leak suspect") {
+            c,
+            v throws(ConfigurationError) in
+            c.leakMinR2 = try within(v as! Double, 0...1, "monitor.leakMinR2")
+        },
+        Key(
+            name: "jobs.maxConcurrent",
+            kind: .optionalInt,
+            summary: "running jobs at most; null = no limit; beyond it jobs wait as pending"
+        ) { c, v throws(ConfigurationError) in
+            if let n = v as? Int {
+                c.maxConcurrent = try within(n, 1...1_000_000, "jobs.maxConcurrent")
+            } else {
+                c.maxConcurrent = nil
+            }
+        },
+        Key(name: "jobs.defaultRetries", kind: .int, summary: "retries of a job whose request gives none") {
+            c,
+            v throws(ConfigurationError) in
+            c.defaultRetries = try within(v as! Int, 0...100, "jobs.defaultRetries")
+        },
+        Key(name: "jobs.maxRetries", kind: .int, summary: "most retries a request may ask for") {
+            c,
+            v throws(ConfigurationError) in
+            c.maxRetries = try within(v as! Int, 0...100, "jobs.maxRetries")
+        },
+        Key(name: "jobs.retryDelaySeconds", kind: .double, summary: "first retry delay; doubles with each attempt") {
+            c,
+            v throws(ConfigurationError) in
+            c.retryDelaySeconds = try within(v as! Double, 0...86_400, "jobs.retryDelaySeconds")
+        },
+        Key(name: "jobs.maxRetryDelaySeconds", kind: .double, summary: "cap of the retry delay") {
+            c,
+            v throws(ConfigurationError) in
+            c.maxRetryDelaySeconds = try within(v as! Double, 0...86_400, "jobs.maxRetryDelaySeconds")
+        },
+        Key(name: "jobs.noRetryExitCodes", kind: .intList, summary: "exit codes never retried") { c, v in
+            c.noRetryExitCodes = v as! [Int]
+        },
+        Key(
+            name: "jobs.killGraceSeconds",
+            kind: .double,
+            summary: "SIGTERM to SIGKILL delay on timeout, memory limit, cancel"
+        ) { c, v throws(ConfigurationError) in
+            c.killGraceSeconds = try within(v as! Double, 0...3_600, "jobs.killGraceSeconds")
+        },
+        Key(name: "jobs.maxTimeoutSeconds", kind: .double, summary: "largest timeoutSeconds a request may ask for") {
+            c,
+            v throws(ConfigurationError) in
+            c.maxTimeoutSeconds = try positive(v as! Double, "jobs.maxTimeoutSeconds")
+        },
+        Key(
+            name: "jobs.baseEnvironment",
+            kind: .stringMap,
+            summary: "environment every job starts from (the request's env is added)"
+        ) { c, v in
+            c.baseEnvironment = v as! [String: String]
+        },
+        Key(
+            name: "jobs.shimPath",
+            kind: .optionalString,
+            summary: "path of jobshim; null = next to the jobrunner binary"
+        ) { c, v in
+            c.shimPath = v as? String
+        },
+    ]
+
+    private static func nonEmpty(_ v: String, _ key: String) throws(ConfigurationError) -> String {
+        if v.isEmpty { throw ConfigurationError(key: key, "must not be empty") }
+        return v
+    }
+
+    private static func within<T: Comparable>(
+        _ v: T,
+        _ range: ClosedRange<T>,
+        _ key: String
+    ) throws(ConfigurationError) -> T {
+        if !range.contains(v) {
+            throw ConfigurationError(key: key, "must be between \(range.lowerBound) and \(range.upperBound), not \(v)")
+        }
+        return v
+    }
+
+    private static func positive(_ v: Double, _ key: String) throws(ConfigurationError) -> Double {
+        if !(v > 0) || !v.isFinite { throw ConfigurationError(key: key, "must be a number above 0, not \(v)") }
+        return v
+    }
+
+    /// The environment variable of a key: `jobs.maxConcurrent` → `JOBRUNNER_JOBS_MAX_CONCURRENT`.
+    static func environmentName(_ key: String) -> String {
+        var out = "JOBRUNNER_"
+        for c in key {
+            if c == "." {
+                out.append("_")
+            } else if c.isUppercase {
+                out.append("_")
+                out.append(c)
+            } else {
+                out.append(contentsOf: c.uppercased())
+            }
+        }
+        return out
+    }
+}
+
+/// A configuration key or value is wrong: start-up stops with this message.
+struct ConfigurationError: Error, CustomStringConvertible {
+    var key: String?
+    var message: String
+
+    init(key: String?, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+
+    var description: String { key.map { "configuration key '\($0)' \(message)" } ?? message }
+}

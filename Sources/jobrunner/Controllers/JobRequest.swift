@@ -1,0 +1,118 @@
+import Foundation
+import JobModel
+
+/// The body of `POST /v1/jobs`.
+///
+/// Unknown fields are refused (a typo such as `retires` must not be ignored), and every
+/// error names the field.
+struct JobRequest: Sendable {
+    var name: String
+    var command: [String]
+    var cwd: String?
+    var env: [String: String]
+    var labels: [String: String]
+    var retries: Int?
+    var timeoutSeconds: Double?
+    var maxRssBytes: Int?
+
+    static let fields: Set<String> = [
+        "name", "command", "cwd", "env", "labels", "retries", "timeoutSeconds", "maxRssBytes",
+    ]
+
+    static let maxArguments = 4_096
+    static let maxTextBytes = 65_536
+    static let maxEntries = 1_024
+
+    /// Parses and checks a request body against the limits of `configuration`.
+    static func parse(_ data: Data, configuration: JobRunnerConfiguration) throws(APIError) -> JobRequest {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw .invalid("the body is not valid JSON")
+        }
+        guard let body = object as? [String: Any] else { throw .invalid("the body must be a JSON object") }
+        if let unknown = body.keys.sorted().first(where: { !fields.contains($0) }) {
+            throw .invalid("unknown field '\(unknown)'; fields are \(fields.sorted().joined(separator: ", "))")
+        }
+        func text(_ value: Any, _ field: String) throws(APIError) -> String {
+            guard let s = value as? String else { throw .invalid("'\(field)' must be a string") }
+            if s.utf8.contains(0) { throw .invalid("'\(field)' must not contain NUL bytes") }
+            if s.utf8.count > maxTextBytes { throw .invalid("'\(field)' is longer than \(maxTextBytes) bytes") }
+            return s
+        }
+        func map(_ field: String) throws(APIError) -> [String: String] {
+            guard let value = body[field], !(value is NSNull) else { return [:] }
+            guard let object = value as? [String: Any] else {
+                throw .invalid("'\(field)' must be an object of strings")
+            }
+            if object.count > maxEntries { throw .invalid("'\(field)' has more than \(maxEntries) entries") }
+            var out: [String: String] = [:]
+            for (k, v) in object {
+                let key = try text(k, "\(field) key")
+                if key.isEmpty { throw .invalid("'\(field)' has an empty key") }
+                if field == "env", key.contains("=") { throw .invalid("'env' key '\(key)' must not contain '='") }
+                out[key] = try text(v, "\(field).\(key)")
+            }
+            return out
+        }
+        func number(_ field: String) throws(APIError) -> NSNumber? {
+            guard let value = body[field], !(value is NSNull) else { return nil }
+            guard let n = value as? NSNumber, !isJSONBool(n) else {
+                throw .invalid("'\(field)' must be a number")
+            }
+            return n
+        }
+
+        guard let nameValue = body["name"] else { throw .invalid("'name' is required") }
+        let name = try text(nameValue, "name")
+        guard Job.isValidName(name) else {
+            throw .invalid("'name' must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+        }
+        guard let commandValue = body["command"] else { throw .invalid("'command' is required") }
+        guard let list = commandValue as? [Any] else { throw .invalid("'command' must be a list of strings") }
+        if list.isEmpty { throw .invalid("'command' must not be empty") }
+        if list.count > maxArguments { throw .invalid("'command' has more than \(maxArguments) arguments") }
+        var command: [String] = []
+        for (i, item) in list.enumerated() { command.append(try text(item, "command[\(i)]")) }
+        if command[0].isEmpty { throw .invalid("'command[0]' must not be empty") }
+        var cwd: String?
+        if let value = body["cwd"], !(value is NSNull) {
+            let c = try text(value, "cwd")
+            guard c.hasPrefix("/") else { throw .invalid("'cwd' must be an absolute path") }
+            cwd = c
+        }
+        var retries: Int?
+        if let n = try number("retries") {
+            guard let r = Int(exactly: n.doubleValue), r >= 0, r <= configuration.maxRetries else {
+                throw .invalid("'retries' must be an integer from 0 to \(configuration.maxRetries) (jobs.maxRetries)")
+            }
+            retries = r
+        }
+        var timeout: Double?
+        if let n = try number("timeoutSeconds") {
+            let t = n.doubleValue
+            guard t > 0, t <= configuration.maxTimeoutSeconds else {
+                throw .invalid("'timeoutSeconds' must be above 0 and at most \(Int(configuration.maxTimeoutSeconds))")
+            }
+            timeout = t
+        }
+        var maxRss: Int?
+        if let n = try number("maxRssBytes") {
+            guard let m = Int(exactly: n.doubleValue), m >= 1 << 20 else {
+                throw .invalid("'maxRssBytes' must be an integer of at least 1048576 (1 MiB)")
+            }
+            maxRss = m
+        }
+        return JobRequest(
+            name: name,
+            command: command,
+            cwd: cwd,
+            env: try map("env"),
+            labels: try map("labels"),
+            retries: retries,
+            timeoutSeconds: timeout,
+            maxRssBytes: maxRss
+        )
+    }
+}

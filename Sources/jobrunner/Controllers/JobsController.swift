@@ -1,0 +1,167 @@
+import Foundation
+import Hummingbird
+import JobModel
+
+/// `/v1/jobs` and its seed aliases.
+struct JobsController: Sendable {
+    let supervisor: JobSupervisor
+    let configuration: JobRunnerConfiguration
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/v1/jobs", use: create)
+        router.get("/v1/jobs", use: list)
+        router.get("/v1/jobs/{id}", use: get)
+        router.post("/v1/jobs/{id}/cancel", use: cancel)
+        router.get("/v1/jobs/{id}/logs", use: logs)
+        router.post("/jobs", use: create)
+        router.get("/jobs", use: list)
+    }
+
+    @Sendable func create(request: Request, context: BasicRequestContext) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch {
+            throw APIError(
+                .contentTooLarge,
+                "payloadTooLarge",
+                "the body is larger than \(configuration.maxBodyBytes) bytes (http.maxBodyBytes)"
+            )
+        }
+        let spec = try JobRequest.parse(Data(body.readableBytesView), configuration: configuration)
+        let job = try await supervisor.create(spec)
+        var response = try JSONResponse.make(job, status: .created)
+        response.headers[.location] = "/v1/jobs/\(job.id)"
+        return response
+    }
+
+    static func id(_ context: BasicRequestContext) throws -> Int {
+        guard let text = context.parameters.get("id"), let id = Int(text), id > 0 else {
+            throw APIError.invalid("job id must be a positive integer")
+        }
+        return id
+    }
+
+    @Sendable func get(request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        guard let job = await supervisor.job(id) else { throw APIError.notFound("job \(id) not found") }
+        return try JSONResponse.make(job)
+    }
+
+    @Sendable func cancel(request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        return try JSONResponse.make(try await supervisor.cancel(id))
+    }
+
+    struct Page: Encodable {
+        var jobs: [Job]
+        var nextCursor: String?
+    }
+
+    static func encodeCursor(_ id: Int) -> String {
+        Data("after:\(id)".utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodeCursor(_ text: String) -> Int? {
+        var padded = text
+        while padded.count % 4 != 0 { padded += "=" }
+        guard let data = Data(base64Encoded: padded), let s = String(data: data, encoding: .utf8),
+            s.hasPrefix("after:"),
+            let id = Int(s.dropFirst(6)), id >= 0
+        else { return nil }
+        return id
+    }
+
+    @Sendable func list(request: Request, context: BasicRequestContext) async throws -> Response {
+        let q = request.uri.queryParameters
+        var query = JobSupervisor.ListQuery()
+        for (key, _) in q where !["status", "name", "since", "until", "limit", "cursor"].contains(String(key)) {
+            throw APIError.invalid("unknown query parameter '\(key)'; use status, name, since, until, limit, cursor")
+        }
+        for value in q.getAll("status") {
+            for word in value.split(separator: ",") {
+                guard let status = JobStatus(rawValue: String(word)) else {
+                    throw APIError.invalid(
+                        "'status' \(word) is not one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                query.statuses.insert(status)
+            }
+        }
+        query.names = q.getAll("name")
+        if let since = q.get("since") {
+            guard let date = Timestamp.parse(since) else { throw APIError.invalid("'since' must be an RFC 3339 time") }
+            query.since = date
+        }
+        if let until = q.get("until") {
+            guard let date = Timestamp.parse(until) else { throw APIError.invalid("'until' must be an RFC 3339 time") }
+            query.until = date
+        }
+        if let limit = q.get("limit") {
+            guard let n = Int(limit), (1...1000).contains(n) else {
+                throw APIError.invalid("'limit' must be an integer from 1 to 1000")
+            }
+            query.limit = n
+        }
+        if let cursor = q.get("cursor") {
+            guard let after = Self.decodeCursor(cursor) else {
+                throw APIError.invalid("'cursor' is not a cursor this server gave")
+            }
+            query.afterID = after
+        }
+        let (jobs, next) = await supervisor.list(query)
+        return try JSONResponse.make(Page(jobs: jobs, nextCursor: next.map(Self.encodeCursor)))
+    }
+
+    @Sendable func logs(request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        guard await supervisor.job(id) != nil else { throw APIError.notFound("job \(id) not found") }
+        let q = request.uri.queryParameters
+        let stream = q.get("stream") ?? "stdout"
+        guard stream == "stdout" || stream == "stderr" else {
+            throw APIError.invalid("'stream' must be stdout or stderr")
+        }
+        var tail: Int?
+        if let t = q.get("tail") {
+            guard let n = Int(t), n >= 0, n <= 1_000_000 else {
+                throw APIError.invalid("'tail' must be an integer from 0 to 1000000")
+            }
+            tail = n
+        }
+        let path = "\(configuration.stateDirectory)/logs/\(id).\(stream == "stdout" ? "out" : "err")"
+        var data = FileManager.default.contents(atPath: path) ?? Data()
+        if let tail {
+            var newlines = 0
+            var start = data.endIndex
+            var index = data.endIndex
+            if index > data.startIndex, data[data.index(before: index)] == 10 { index = data.index(before: index) }
+            while index > data.startIndex {
+                let previous = data.index(before: index)
+                if data[previous] == 10 {
+                    newlines += 1
+                    if newlines == tail { break }
+                }
+                index = previous
+            }
+            start = tail == 0 ? data.endIndex : index
+            data = data[start...]
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}
+
+/// JSON responses with the project's encoder settings (sorted keys, unescaped slashes).
+enum JSONResponse {
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JobJSONLines.makeEncoder().encode(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}

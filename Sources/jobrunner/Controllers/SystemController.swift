@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import JobModel
+
+/// Health, version and stats.
+struct SystemController: Sendable {
+    let supervisor: JobSupervisor
+    let configuration: JobRunnerConfiguration
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/v1/health", use: health)
+        router.get("/healthCheck", use: health)
+        router.get("/v1/version", use: version)
+        router.get("/v1/stats", use: stats)
+        router.get("/stats", use: stats)
+    }
+
+    struct Health: Encodable {
+        struct Snapshot: Encodable {
+            var createdAt: String
+            var jobCount: Int
+        }
+        var status: String
+        var version: String
+        var uptimeSeconds: Double
+        var runningJobs: Int
+        var pendingJobs: Int
+        var jobCount: Int
+        var lastSnapshot: Snapshot?
+        var problems: [String]
+    }
+
+    @Sendable func health(request: Request, context: BasicRequestContext) async throws -> Response {
+        let h = await supervisor.health()
+        var problems: [String] = []
+        if let e = h.journalError { problems.append("journal: \(e)") }
+        if let e = h.lastSnapshotError { problems.append("snapshot: \(e)") }
+        let body = Health(
+            status: problems.isEmpty ? "ok" : "degraded",
+            version: ProductVersion.current,
+            uptimeSeconds: (Date().timeIntervalSince(supervisor.startedAt) * 1000).rounded() / 1000,
+            runningJobs: h.running,
+            pendingJobs: h.pending,
+            jobCount: h.jobs,
+            lastSnapshot: h.lastSnapshot.map {
+                .init(createdAt: Timestamp.format($0.createdAt), jobCount: $0.recordCount)
+            },
+            problems: problems
+        )
+        return try JSONResponse.make(body)
+    }
+
+    struct Version: Encodable {
+        var api: String
+        var manager: String
+        var snapshotFormat: UInt32
+        var commit: String?
+    }
+
+    @Sendable func version(request: Request, context: BasicRequestContext) async throws -> Response {
+        try JSONResponse.make(
+            Version(
+                api: "v1",
+                manager: ProductVersion.current,
+                snapshotFormat: SnapshotFormat.currentVersion,
+                commit: nil
+            )
+        )
+    }
+
+    /// The pattern suite over the live store: the JSON of `jobstats analyze --format json`.
+    /// Query: `tz`, `minMatches`, `all`, `fdr`, `pattern` (repeatable).
+    @Sendable func stats(request: Request, context: BasicRequestContext) async throws -> Response {
+        let q = request.uri.queryParameters
+        var options = AnalysisOptions()
+        if let tz = q.get("tz") {
+            guard let zone = TimeZone(identifier: tz) else { throw APIError.invalid("'tz' \(tz) is not a time zone") }
+            options.timeZone = zone
+        }
+        if let m = q.get("minMatches") {
+            guard let n = Int(m), n >= 1 else { throw APIError.invalid("'minMatches' must be an integer of 1 or more") }
+            options.minMatches = n
+        }
+        if let a = q.get("all") { options.showAll = a == "true" || a == "1" || a.isEmpty }
+        if let f = q.get("fdr") {
+            guard let v = Double(f), v > 0, v < 1 else { throw APIError.invalid("'fdr' must be between 0 and 1") }
+            options.falseDiscoveryRate = v
+        }
+        let patterns = q.getAll("pattern")
+        for id in patterns where !PatternSuite.ids.contains(id) {
+            throw APIError.invalid("unknown pattern '\(id)'; patterns are \(PatternSuite.ids.joined(separator: ", "))")
+        }
+        let key =
+            "\(options.timeZone.identifier)|\(options.minMatches)|\(options.showAll)|\(options.falseDiscoveryRate)|\(patterns)"
+        let report = await supervisor.stats(options: options, patterns: patterns, key: key)
+        return try JSONResponse.make(report)
+    }
+}

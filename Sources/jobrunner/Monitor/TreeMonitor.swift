@@ -1,0 +1,231 @@
+import JobModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Monotonic seconds (CLOCK_MONOTONIC).
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Samples the process trees of running jobs from /proc and turns the samples into
+/// ``JobMetrics`` with the JobModel maths.
+///
+/// A job's tree is every process of its session (the job leads a session of its own).
+/// One pass lists /proc once, reads each process's `stat` once, and reads `io` and the
+/// `fd` directory only for processes of tracked jobs — the `fd` directory only when the
+/// process used CPU since the last pass (a process that did not run opened no socket).
+/// Owned by one task; not shared.
+struct TreeMonitor: ~Copyable {
+    struct Settings: Sendable {
+        var rollingWindowSeconds: Double
+        var leakMinSlopeBytesPerSecond: Double
+        var leakMinR2: Double
+    }
+
+    /// Per-process counters from the previous pass.
+    struct ProcessCounters {
+        var startTime: Int64
+        var ticks: Int64
+        var syscalls: Int64
+        var readBytes: Int64
+        var writeBytes: Int64
+    }
+
+    /// The running figures of one job.
+    struct JobTree {
+        var id: Int
+        var launchedAt: Double
+        var processes: [Int32: ProcessCounters] = [:]
+        var ticks: Int64 = 0
+        var syscalls: Int64 = 0
+        var readBytes: Int64 = 0
+        var writeBytes: Int64 = 0
+        var sockets: Set<UInt64> = []
+        var connections: Int64 = 0
+        var lastTime: Double
+        var lastTicks: Int64 = 0
+        var samples = 0
+        var cpu = RunningStatistic()
+        var rss = RunningStatistic()
+        var trend = LinearTrend()
+        var io: RollingRate
+        var net: RollingRate
+        var stall = StallClock()
+        var processCountMax = 0
+        var rssNow: Int64 = 0
+
+        func metrics(_ settings: Settings) -> JobMetrics {
+            JobMetrics(
+                sampleCount: samples,
+                cpuPercentAvg: (cpu.mean * 100).rounded() / 100,
+                cpuPercentMax: (cpu.max * 100).rounded() / 100,
+                cpuSeconds: Double(ticks) / Double(TreeMonitor.ticksPerSecond),
+                rssBytesAvg: Int(rss.mean),
+                rssBytesMax: Int(rss.max),
+                rssTrendBytesPerSecond: (trend.slope * 10).rounded() / 10,
+                memoryLeakSuspected: LeakVerdict.isSuspected(
+                    trend,
+                    minSlopeBytesPerSecond: settings.leakMinSlopeBytesPerSecond,
+                    minR2: settings.leakMinR2
+                ),
+                ioOpsPerSecondAvg: (io.average * 100).rounded() / 100,
+                ioOpsPerSecondPeak: (io.peak * 100).rounded() / 100,
+                ioReadBytes: Int(readBytes),
+                ioWriteBytes: Int(writeBytes),
+                netConnectionsPerSecondAvg: (net.average * 1000).rounded() / 1000,
+                netConnectionsPerSecondPeak: (net.peak * 1000).rounded() / 1000,
+                netConnectionsTotal: Int(connections),
+                stalledSeconds: (stall.stalledSeconds * 1000).rounded() / 1000,
+                processCountMax: processCountMax
+            )
+        }
+    }
+
+    static let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
+    static let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
+
+    let settings: Settings
+    /// Tracked jobs by session id (= the job's pid).
+    private(set) var trees: [Int32: JobTree] = [:]
+    private var file = ProcFile()
+    private var path = [CChar](repeating: 0, count: 64)
+    private var linkTarget = [CChar](repeating: 0, count: 64)
+
+    init(settings: Settings) {
+        self.settings = settings
+    }
+
+    /// Starts following job `id`, whose process (and session) is `pid`.
+    mutating func track(id: Int, pid: Int32, launchedAt: Double) {
+        guard trees[pid] == nil else { return }
+        var tree = JobTree(
+            id: id,
+            launchedAt: launchedAt,
+            lastTime: launchedAt,
+            io: RollingRate(window: settings.rollingWindowSeconds),
+            net: RollingRate(window: settings.rollingWindowSeconds)
+        )
+        tree.io.add(time: launchedAt, count: 0)
+        tree.net.add(time: launchedAt, count: 0)
+        tree.stall.add(.init(time: launchedAt, cpuTicks: 0, ioOps: 0, connections: 0))
+        trees[pid] = tree
+    }
+
+    /// Stops following the job whose pid is `pid`; returns its last figures.
+    mutating func untrack(pid: Int32) -> JobTree? {
+        trees.removeValue(forKey: pid)
+    }
+
+    private mutating func setPath(_ format: String) {
+        var i = 0
+        for c in format.utf8 where i < path.count - 1 {
+            path[i] = CChar(bitPattern: c)
+            i += 1
+        }
+        path[i] = 0
+    }
+
+    /// One pass over /proc. Returns the number of processes read.
+    @discardableResult
+    mutating func sample(now: Double = monotonicSeconds()) -> Int {
+        guard !trees.isEmpty, let dir = opendir("/proc") else { return 0 }
+        defer { closedir(dir) }
+        var current: [Int32: [(pid: Int32, stat: ProcStat)]] = [:]
+        var read = 0
+        while let entry = readdir(dir) {
+            let first = entry.pointee.d_name.0
+            guard first >= 49 && first <= 57 else { continue }  // 1-9
+            let pid = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { Int32(atoi($0)) }
+            }
+            setPath("/proc/\(pid)/stat")
+            guard file.read(path), let stat = ProcStat.parse(file.bytes) else { continue }
+            read += 1
+            if trees[stat.session] != nil {
+                current[stat.session, default: []].append((pid, stat))
+            }
+        }
+        for (session, processes) in current {
+            update(session: session, processes: processes, now: now)
+        }
+        return read
+    }
+
+    private mutating func update(session: Int32, processes: [(pid: Int32, stat: ProcStat)], now: Double) {
+        guard var tree = trees[session] else { return }
+        var seen: [Int32: ProcessCounters] = [:]
+        var rssPages: Int64 = 0
+        for (pid, stat) in processes {
+            setPath("/proc/\(pid)/io")
+            let io = file.read(path) ? ProcIO.parse(file.bytes) : ProcIO()
+            let previous = tree.processes[pid].flatMap { $0.startTime == stat.startTime ? $0 : nil }
+            let counters = ProcessCounters(
+                startTime: stat.startTime,
+                ticks: stat.ticks,
+                syscalls: io.syscalls,
+                readBytes: io.readBytes,
+                writeBytes: io.writeBytes
+            )
+            tree.ticks += max(0, counters.ticks - (previous?.ticks ?? 0))
+            tree.syscalls += max(0, counters.syscalls - (previous?.syscalls ?? 0))
+            tree.readBytes += max(0, counters.readBytes - (previous?.readBytes ?? 0))
+            tree.writeBytes += max(0, counters.writeBytes - (previous?.writeBytes ?? 0))
+            if previous == nil || previous!.ticks != counters.ticks {
+                tree.connections += countNewSockets(pid: pid, known: &tree.sockets)
+            }
+            seen[pid] = counters
+            rssPages += max(0, stat.rssPages)
+        }
+        tree.processes = seen
+        let rss = rssPages * Self.pageSize
+        let elapsed = now - tree.lastTime
+        tree.cpu.add(
+            CPUUsage.percent(
+                deltaTicks: tree.ticks - tree.lastTicks,
+                ticksPerSecond: Self.ticksPerSecond,
+                elapsedSeconds: elapsed
+            )
+        )
+        tree.lastTime = now
+        tree.lastTicks = tree.ticks
+        tree.rss.add(Double(rss))
+        tree.rssNow = rss
+        tree.trend.add(x: now - tree.launchedAt, y: Double(rss))
+        tree.io.add(time: now, count: Double(tree.syscalls))
+        tree.net.add(time: now, count: Double(tree.connections))
+        tree.stall.add(.init(time: now, cpuTicks: tree.ticks, ioOps: tree.syscalls, connections: tree.connections))
+        tree.processCountMax = max(tree.processCountMax, processes.count)
+        tree.samples += 1
+        trees[session] = tree
+    }
+
+    /// Counts `socket:[inode]` links under /proc/PID/fd not seen before.
+    private mutating func countNewSockets(pid: Int32, known: inout Set<UInt64>) -> Int64 {
+        setPath("/proc/\(pid)/fd")
+        guard let dir = opendir(path) else { return 0 }
+        defer { closedir(dir) }
+        let dfd = dirfd(dir)
+        var found: Int64 = 0
+        while let entry = readdir(dir) {
+            guard entry.pointee.d_name.0 != 46 else { continue }  // "." and ".."
+            let n = withUnsafePointer(to: entry.pointee.d_name) { name in
+                name.withMemoryRebound(to: CChar.self, capacity: 256) { name in
+                    linkTarget.withUnsafeMutableBufferPointer { readlinkat(dfd, name, $0.baseAddress!, $0.count) }
+                }
+            }
+            // "socket:[12345]"
+            guard n > 9, linkTarget[0] == 115, linkTarget[1] == 111, linkTarget[6] == 58 else { continue }
+            var inode: UInt64 = 0
+            for k in 8..<n {
+                let c = UInt8(bitPattern: linkTarget[k])
+                if c >= 48 && c <= 57 { inode = inode * 10 + UInt64(c - 48) }
+            }
+            if known.insert(inode).inserted { found += 1 }
+        }
+        return found
+    }
+}

@@ -1,0 +1,571 @@
+import Foundation
+import JobModel
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Owns every job: launches, watches the limits, finishes, retries and records them.
+///
+/// The single owner of the job store. HTTP handlers, the monitor and the reaper talk to it;
+/// side effects that block (snapshot writing, /proc sampling) run outside it.
+actor JobSupervisor {
+    /// What a job needs to run that is not part of its record. Kept in
+    /// `state/specs/ID.json` (mode 0600) because `env` may hold secrets: never in the
+    /// journal, snapshots, logs or API answers.
+    struct Spec: Codable, Sendable {
+        var env: [String: String]
+        var timeoutSeconds: Double?
+        var maxRssBytes: Int?
+        var retries: Int
+        /// Monotonic-independent earliest start (Unix seconds), for retries.
+        var notBefore: Double?
+    }
+
+    enum KillReason: String, Sendable {
+        case timeout, cancelled, memoryLimit
+    }
+
+    struct Running: Sendable {
+        var shimPid: pid_t?
+        var jobPid: Int32?
+        var launchedAt: Double
+        var deadline: Double?
+        var kill: KillReason?
+        var killAt: Double?
+    }
+
+    let configuration: JobRunnerConfiguration
+    let launcher: ShimLauncher
+    let journal: Journal
+    let reaper: Reaper
+    let logger: Logger
+    let state: String
+    let startedAt = Date()
+
+    private(set) var jobs: [Job] = []
+    private var specs: [Int: Spec] = [:]
+    private var pending: [Int] = []
+    private var pendingHead = 0
+    private var delayed: [Int] = []
+    private var running: [Int: Running] = [:]
+    private var shims: [pid_t: Int] = [:]
+    private var version = 0
+    private var statsCache: (key: String, report: AnalysisReport)?
+    private(set) var lastSnapshot: SnapshotInfo?
+    private(set) var lastSnapshotError: String?
+    private let encoder = JobJSONLines.makeEncoder()
+
+    init(
+        configuration: JobRunnerConfiguration,
+        launcher: ShimLauncher,
+        journal: Journal,
+        reaper: Reaper,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.launcher = launcher
+        self.journal = journal
+        self.reaper = reaper
+        self.logger = logger
+        self.state = configuration.stateDirectory
+    }
+
+    // MARK: - Start-up
+
+    /// Loads the history (newest valid snapshot + journal) and settles the jobs the
+    /// history says are pending or running.
+    func recover(snapshot: JobTable?, journaled: [Job]) -> (pending: Int, finished: Int, adopted: Int, lost: Int) {
+        var byID: [Int: Job] = [:]
+        if let snapshot {
+            for row in 0..<snapshot.count { byID[Int(snapshot.id[row])] = snapshot[row] }
+        }
+        for job in journaled { byID[job.id] = job }
+        let maxID = byID.keys.max() ?? 0
+        jobs = []
+        jobs.reserveCapacity(maxID)
+        for id in stride(from: 1, through: maxID, by: 1) {
+            jobs.append(
+                byID[id]
+                    ?? Job(
+                        id: id,
+                        instance: configuration.instance,
+                        name: "unknown",
+                        command: [],
+                        status: .lost,
+                        reason: "lost: no record survived"
+                    )
+            )
+        }
+        var counts = (pending: 0, finished: 0, adopted: 0, lost: 0)
+        let now = Date().timeIntervalSince1970
+        for index in jobs.indices {
+            let id = jobs[index].id
+            switch jobs[index].status {
+            case .pending:
+                guard let spec = readSpec(id) else {
+                    markLost(id, "lost: its spec file is missing")
+                    counts.lost += 1
+                    continue
+                }
+                specs[id] = spec
+                if let notBefore = spec.notBefore, notBefore > now { delayed.append(id) } else { pending.append(id) }
+                counts.pending += 1
+            case .running:
+                if let record = ExitRecord.read(path: "\(state)/exits/\(id)") {
+                    specs[id] = readSpec(id)
+                    running[id] = Running(launchedAt: monotonicSeconds())
+                    finish(id, record: record)
+                    counts.finished += 1
+                } else if let pid = alivePid(id) {
+                    specs[id] = readSpec(id)
+                    var r = Running(jobPid: pid, launchedAt: monotonicSeconds())
+                    if let timeout = specs[id]?.timeoutSeconds, let started = jobs[index].startedAt {
+                        r.deadline = monotonicSeconds() + timeout - Date().timeIntervalSince(started)
+                    }
+                    running[id] = r
+                    counts.adopted += 1
+                } else {
+                    markLost(id, "lost: the manager restarted and neither the process nor its exit record was found")
+                    counts.lost += 1
+                }
+            default:
+                break
+            }
+        }
+        version += 1
+        return counts
+    }
+
+    /// The job's pid from its pid file, when that process is alive with the same start time.
+    private func alivePid(_ id: Int) -> Int32? {
+        guard let text = try? String(contentsOfFile: "\(state)/pids/\(id)", encoding: .utf8) else { return nil }
+        let parts = text.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard parts.count == 2, let pid = Int32(parts[0]), let start = Int64(parts[1]) else { return nil }
+        var file = ProcFile()
+        guard file.read("/proc/\(pid)/stat"), let stat = ProcStat.parse(file.bytes), stat.startTime == start,
+            stat.state != UInt8(ascii: "Z")
+        else { return nil }
+        return pid
+    }
+
+    private func markLost(_ id: Int, _ reason: String) {
+        jobs[id - 1].status = .lost
+        jobs[id - 1].reason = reason
+        jobs[id - 1].endedAt = jobs[id - 1].endedAt ?? Timestamp.quantized(Date())
+        journalRecord(id)
+    }
+
+    // MARK: - Requests
+
+    /// Creates a job; answers once its record is durable. Launches it when a slot is free.
+    func create(_ request: JobRequest) async throws -> Job {
+        if let error = journal.lastError {
+            throw APIError.unavailable("the journal cannot be written (\(error)); no job is accepted until it can")
+        }
+        let id = jobs.count + 1
+        let job = Job(
+            id: id,
+            instance: configuration.instance,
+            name: request.name,
+            command: request.command,
+            cwd: request.cwd,
+            labels: request.labels,
+            status: .pending
+        )
+        var environment = configuration.baseEnvironment
+        environment.merge(request.env) { $1 }
+        let spec = Spec(
+            env: environment,
+            timeoutSeconds: request.timeoutSeconds,
+            maxRssBytes: request.maxRssBytes,
+            retries: request.retries ?? configuration.defaultRetries
+        )
+        do {
+            try writeSpec(id, spec)
+        } catch {
+            throw APIError.unavailable("cannot write the job's spec file: \(error)")
+        }
+        jobs.append(job)
+        specs[id] = spec
+        version += 1
+        do {
+            try await journal.append(try encoder.encode(job), durable: true)
+        } catch {
+            jobs[id - 1].status = .lost
+            jobs[id - 1].reason = "lost: its record could not be written (\(error))"
+            specs[id] = nil
+            throw APIError.unavailable("the job could not be recorded: \(error)")
+        }
+        pending.append(id)
+        launchPending()
+        return jobs[id - 1]
+    }
+
+    func job(_ id: Int) -> Job? {
+        id >= 1 && id <= jobs.count ? jobs[id - 1] : nil
+    }
+
+    struct ListQuery: Sendable {
+        var statuses: Set<JobStatus> = []
+        var names: [String] = []
+        var since: Date?
+        var until: Date?
+        var afterID = 0
+        var limit = 100
+    }
+
+    /// Jobs in id order after `afterID` that match; the next cursor id when more remain.
+    func list(_ query: ListQuery) -> (jobs: [Job], next: Int?) {
+        var out: [Job] = []
+        var index = query.afterID
+        while index < jobs.count {
+            let job = jobs[index]
+            index += 1
+            if !query.statuses.isEmpty, !query.statuses.contains(job.status) { continue }
+            if !query.names.isEmpty, !query.names.contains(where: { fnmatch($0, job.name, 0) == 0 }) { continue }
+            if let since = query.since, (job.startedAt ?? .distantPast) < since { continue }
+            if let until = query.until, (job.startedAt ?? .distantFuture) >= until { continue }
+            out.append(job)
+            if out.count == query.limit { return (out, index < jobs.count ? job.id : nil) }
+        }
+        return (out, nil)
+    }
+
+    /// Cancels a pending job at once, or stops a running one (it ends `cancelled`).
+    func cancel(_ id: Int) async throws -> Job {
+        guard let job = job(id) else { throw APIError.notFound("job \(id) not found") }
+        switch job.status {
+        case .pending:
+            jobs[id - 1].status = .cancelled
+            jobs[id - 1].reason = "cancelled"
+            jobs[id - 1].endedAt = Timestamp.quantized(Date())
+            specs[id] = nil
+            version += 1
+            try await journal.append(try encoder.encode(jobs[id - 1]), durable: true)
+        case .running:
+            terminate(id, .cancelled)
+        default:
+            throw APIError.conflict("job \(id) has already ended (\(job.status.rawValue))")
+        }
+        return jobs[id - 1]
+    }
+
+    // MARK: - Launching
+
+    private var hasFreeSlot: Bool {
+        configuration.maxConcurrent.map { running.count < $0 } ?? true
+    }
+
+    private func launchPending() {
+        while hasFreeSlot, pendingHead < pending.count {
+            let id = pending[pendingHead]
+            pendingHead += 1
+            guard jobs[id - 1].status == .pending else { continue }
+            launch(id)
+        }
+        if pendingHead > 1024, pendingHead * 2 > pending.count {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
+    }
+
+    private func launch(_ id: Int) {
+        let job = jobs[id - 1]
+        let spec = specs[id] ?? Spec(env: configuration.baseEnvironment, retries: 0)
+        let now = monotonicSeconds()
+        do {
+            let shim = try launcher.launch(id: id, command: job.command, cwd: job.cwd, environment: spec.env)
+            reaper.childStarted()
+            shims[shim] = id
+            running[id] = Running(
+                shimPid: shim,
+                launchedAt: now,
+                deadline: spec.timeoutSeconds.map { now + $0 }
+            )
+            jobs[id - 1].status = .running
+            jobs[id - 1].startedAt = Timestamp.quantized(Date())
+            logger.debug(
+                "Job started",
+                metadata: ["job.id": "\(id)", "job.name": "\(job.name)", "shim.pid": "\(shim)"]
+            )
+        } catch {
+            jobs[id - 1].status = .failed
+            jobs[id - 1].reason = error.description
+            jobs[id - 1].startedAt = Timestamp.quantized(Date())
+            jobs[id - 1].endedAt = jobs[id - 1].startedAt
+            jobs[id - 1].durationSeconds = 0
+            logger.error("Job could not start", metadata: ["job.id": "\(id)", "error": "\(error)"])
+        }
+        version += 1
+        journalRecord(id)
+    }
+
+    /// Appends the job's current record to the journal (synced by the next group commit).
+    private func journalRecord(_ id: Int) {
+        guard let data = try? encoder.encode(jobs[id - 1]) else { return }
+        journal.enqueue(data)
+    }
+
+    // MARK: - Stopping
+
+    private func terminate(_ id: Int, _ reason: KillReason) {
+        guard var r = running[id], r.kill == nil else { return }
+        r.kill = reason
+        r.killAt = monotonicSeconds() + configuration.killGraceSeconds
+        running[id] = r
+        if let pid = r.jobPid ?? readPid(id) {
+            kill(-pid, SIGTERM)
+        } else if let shim = r.shimPid {
+            kill(shim, SIGTERM)  // the shim forwards it to the job's group
+        }
+        logger.info("Job stopping", metadata: ["job.id": "\(id)", "reason": "\(reason.rawValue)"])
+    }
+
+    private func readPid(_ id: Int) -> Int32? {
+        guard let text = try? String(contentsOfFile: "\(state)/pids/\(id)", encoding: .utf8),
+            let first = text.split(separator: " ").first, let pid = Int32(first)
+        else { return nil }
+        if running[id] != nil {
+            running[id]!.jobPid = pid
+            jobs[id - 1].pid = Int(pid)
+        }
+        return pid
+    }
+
+    // MARK: - Ending
+
+    /// The reaper saw a shim exit.
+    func shimExited(_ pid: pid_t) {
+        guard let id = shims.removeValue(forKey: pid) else { return }
+        guard let record = ExitRecord.read(path: "\(state)/exits/\(id)") else {
+            markLost(id, "lost: its shim exited without an exit record")
+            running[id] = nil
+            launchPending()
+            return
+        }
+        finish(id, record: record)
+        launchPending()
+    }
+
+    private func finish(_ id: Int, record: ExitRecord) {
+        let kill = running.removeValue(forKey: id)?.kill
+        var job = jobs[id - 1]
+        job.pid = record.pid > 0 ? record.pid : job.pid
+        job.startedAt = Timestamp.date(micros: record.startedAtMicros)
+        job.endedAt = Timestamp.date(micros: record.endedAtMicros)
+        job.durationSeconds = Double(record.endedAtMicros - record.startedAtMicros) / 1_000_000
+        job.exitCode = record.exitCode
+        job.signal = record.signal
+        if !record.error.isEmpty {
+            job.status = .failed
+            job.reason = record.error
+        } else if let kill {
+            switch kill {
+            case .timeout:
+                job.status = .timedOut
+                job.reason = "timeout"
+            case .cancelled:
+                job.status = .cancelled
+                job.reason = "cancelled"
+            case .memoryLimit:
+                job.status = .failed
+                job.reason = "memoryLimit"
+            }
+        } else if record.signal != nil {
+            job.status = .crashed
+        } else {
+            job.status = record.exitCode == 0 ? .succeeded : .failed
+        }
+        job.metrics.cpuSeconds = max(
+            job.metrics.cpuSeconds,
+            Double(record.userMicros + record.systemMicros) / 1_000_000
+        )
+        job.metrics.rssBytesMax = max(job.metrics.rssBytesMax, record.maxRssKilobytes * 1024)
+        if job.metrics.sampleCount == 0 { job.metrics.rssBytesAvg = job.metrics.rssBytesMax }
+        jobs[id - 1] = job
+        version += 1
+        logger.info(
+            "Job ended",
+            metadata: [
+                "job.id": "\(id)", "job.name": "\(job.name)", "job.status": "\(job.status.rawValue)",
+                "job.exitCode": "\(job.exitCode.map(String.init) ?? "-")",
+                "job.signal": "\(job.signal.map(String.init) ?? "-")",
+            ]
+        )
+        scheduleRetry(of: id)
+        journalRecord(id)
+    }
+
+    private func scheduleRetry(of id: Int) {
+        let job = jobs[id - 1]
+        guard let spec = specs[id] else { return }
+        specs[id] = nil
+        guard job.status.isFailure, job.attempt <= spec.retries,
+            !(job.exitCode.map { configuration.noRetryExitCodes.contains($0) } ?? false)
+        else { return }
+        let delay = min(
+            configuration.retryDelaySeconds * pow(2, Double(job.attempt - 1)),
+            configuration.maxRetryDelaySeconds
+        )
+        let retryID = jobs.count + 1
+        var retrySpec = spec
+        retrySpec.notBefore = Date().timeIntervalSince1970 + delay
+        try? writeSpec(retryID, retrySpec)
+        let retry = Job(
+            id: retryID,
+            instance: job.instance,
+            name: job.name,
+            command: job.command,
+            cwd: job.cwd,
+            labels: job.labels,
+            status: .pending,
+            attempt: job.attempt + 1,
+            parentId: id
+        )
+        jobs.append(retry)
+        specs[retryID] = retrySpec
+        jobs[id - 1].retriedBy = retryID
+        delayed.append(retryID)
+        journalRecord(retryID)
+        logger.info(
+            "Job retry scheduled",
+            metadata: ["job.id": "\(id)", "retry.id": "\(retryID)", "delay.seconds": "\(delay)"]
+        )
+    }
+
+    // MARK: - Timers and monitoring
+
+    /// Timeouts, kill escalation, due retries, adopted jobs that ended, pending launches.
+    func tick() {
+        let now = monotonicSeconds()
+        for (id, r) in running {
+            if r.kill == nil, let deadline = r.deadline, now >= deadline {
+                terminate(id, .timeout)
+            } else if let killAt = r.killAt, now >= killAt {
+                if let pid = r.jobPid ?? readPid(id) { kill(-pid, SIGKILL) }
+                running[id]?.killAt = now + 1
+            }
+            if r.shimPid == nil, let record = ExitRecord.read(path: "\(state)/exits/\(id)") {
+                finish(id, record: record)
+            }
+        }
+        if !delayed.isEmpty {
+            let wall = Date().timeIntervalSince1970
+            var waiting: [Int] = []
+            for id in delayed {
+                if (specs[id]?.notBefore ?? 0) <= wall { pending.append(id) } else { waiting.append(id) }
+            }
+            delayed = waiting
+        }
+        launchPending()
+    }
+
+    struct MonitorTarget: Sendable {
+        var id: Int
+        var pid: Int32
+        var launchedAt: Double
+    }
+
+    /// Running jobs whose pid is known, for the monitor.
+    func monitorTargets() -> [MonitorTarget] {
+        var targets: [MonitorTarget] = []
+        targets.reserveCapacity(running.count)
+        for (id, r) in running {
+            guard let pid = r.jobPid ?? readPid(id) else { continue }
+            targets.append(MonitorTarget(id: id, pid: pid, launchedAt: r.launchedAt))
+        }
+        return targets
+    }
+
+    struct Sample: Sendable {
+        var id: Int
+        var metrics: JobMetrics
+        var rssNow: Int64
+    }
+
+    /// Live metrics from the monitor; enforces memory limits.
+    func apply(_ samples: [Sample]) {
+        for sample in samples where running[sample.id] != nil {
+            jobs[sample.id - 1].metrics = sample.metrics
+            if let limit = specs[sample.id]?.maxRssBytes, sample.rssNow > Int64(limit) {
+                terminate(sample.id, .memoryLimit)
+            }
+        }
+        if !samples.isEmpty { version += 1 }
+    }
+
+    // MARK: - Snapshots and stats
+
+    /// A consistent cut: the journal moves to a new segment and the table holds every
+    /// record written before it.
+    func snapshotCut() throws -> (table: JobTable, segment: Int) {
+        let segment = try journal.rotate()
+        return (JobTable(jobs), segment)
+    }
+
+    func snapshotWritten(_ info: SnapshotInfo?, error: String?) {
+        if let info { lastSnapshot = info }
+        lastSnapshotError = error
+    }
+
+    /// The pattern suite over the live store, cached until the store changes.
+    func stats(options: AnalysisOptions, patterns: [String], key: String) -> AnalysisReport {
+        let cacheKey = "\(version)|\(key)"
+        if let cached = statsCache, cached.key == cacheKey { return cached.report }
+        let report = Analysis.run(JobTable(jobs), options: options, patterns: patterns)
+        statsCache = (cacheKey, report)
+        return report
+    }
+
+    struct Health: Sendable {
+        var running: Int
+        var pending: Int
+        var jobs: Int
+        var journalError: String?
+        var lastSnapshot: SnapshotInfo?
+        var lastSnapshotError: String?
+    }
+
+    func health() -> Health {
+        Health(
+            running: running.count,
+            pending: jobs.lazy.filter { $0.status == .pending }.count,
+            jobs: jobs.count,
+            journalError: journal.lastError,
+            lastSnapshot: lastSnapshot,
+            lastSnapshotError: lastSnapshotError
+        )
+    }
+
+    // MARK: - Spec files
+
+    private func writeSpec(_ id: Int, _ spec: Spec) throws {
+        let data = try JSONEncoder().encode(spec)
+        let path = "\(state)/specs/\(id).json"
+        let fd = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Journal.Failure(message: "\(path): \(String(cString: strerror(errno)))") }
+        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == data.count, rename(path + ".tmp", path) == 0 else {
+            throw Journal.Failure(message: "\(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func readSpec(_ id: Int) -> Spec? {
+        guard let data = FileManager.default.contents(atPath: "\(state)/specs/\(id).json") else { return nil }
+        return try? JSONDecoder().decode(Spec.self, from: data)
+    }
+
+    /// Removes the pid, exit and spec files of jobs that ended (after a snapshot holds them).
+    func removeFilesOfEndedJobs(in table: JobTable) {
+        for row in 0..<table.count where table.statusOf(row).isFinal {
+            let id = Int(table.id[row])
+            guard running[id] == nil, specs[id] == nil else { continue }
+            unlink("\(state)/exits/\(id)")
+            unlink("\(state)/pids/\(id)")
+            unlink("\(state)/specs/\(id).json")
+        }
+    }
+}

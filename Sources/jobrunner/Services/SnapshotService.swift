@@ -1,0 +1,91 @@
+import AsyncAlgorithms
+import Foundation
+import JobModel
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes a snapshot every `snapshot.intervalSeconds` and on shutdown, keeps the newest
+/// `snapshot.keep`, and drops the journal segments a snapshot holds.
+struct SnapshotService: Service {
+    let supervisor: JobSupervisor
+    let journal: Journal
+    let configuration: JobRunnerConfiguration
+    let logger: Logger
+
+    var directory: String { configuration.stateDirectory + "/snapshots" }
+
+    func run() async throws {
+        let ticks = AsyncTimerSequence(
+            interval: .milliseconds(Int(configuration.snapshotIntervalSeconds * 1000)),
+            clock: .continuous
+        )
+        for await _ in ticks.cancelOnGracefulShutdown() {
+            await snapshot()
+        }
+        await snapshot()
+    }
+
+    /// Writes one snapshot now.
+    func snapshot() async {
+        let started = ContinuousClock.now
+        do {
+            let (table, segment) = try await supervisor.snapshotCut()
+            let digits = String(segment)
+            let name = "snapshot-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".jrsnap"
+            let info = try SnapshotWriter.write(
+                table,
+                to: directory + "/" + name,
+                info: SnapshotInfo(
+                    managerVersion: ProductVersion.current,
+                    instance: configuration.instance,
+                    createdAt: Date()
+                )
+            )
+            journal.removeSegments(before: segment)
+            let snapshots = Self.snapshots(in: directory)
+            for old in snapshots.dropLast(configuration.snapshotKeep) {
+                unlink(directory + "/" + old)
+            }
+            await supervisor.removeFilesOfEndedJobs(in: table)
+            await supervisor.snapshotWritten(info, error: nil)
+            logger.info(
+                "Snapshot written",
+                metadata: [
+                    "snapshot.file": "\(name)", "snapshot.jobs": "\(info.recordCount)",
+                    "duration": "\(ContinuousClock.now - started)",
+                ]
+            )
+        } catch {
+            await supervisor.snapshotWritten(nil, error: "\(error)")
+            logger.error("Snapshot failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Snapshot file names, oldest first.
+    static func snapshots(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".jrsnap") }
+            .sorted()
+    }
+
+    /// The newest snapshot that reads whole; damaged ones are renamed `*.corrupt` and skipped.
+    static func loadNewest(directory: String, logger: Logger) -> JobTable? {
+        for name in snapshots(in: directory).reversed() {
+            let path = directory + "/" + name
+            do {
+                return try SnapshotReader.load(path: path).table
+            } catch {
+                logger.error(
+                    "Snapshot unreadable, using the previous one",
+                    metadata: ["snapshot.file": "\(name)", "error": "\(error)"]
+                )
+                rename(path, path + ".corrupt")
+            }
+        }
+        return nil
+    }
+}

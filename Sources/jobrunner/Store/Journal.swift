@@ -1,0 +1,188 @@
+import Foundation
+import JobModel
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The append-only journal of job records, with group commit.
+///
+/// Every change of a job appends its whole record as one JSON line. `append(_:durable:)`
+/// with `durable: true` returns once the line is on disk (fdatasync); lines that arrive
+/// while a sync runs are written and synced together by the next one. Segments live in
+/// `state/journal/NNNNNNNN.jsonl`; ``rotate()`` starts a new one so that a snapshot can
+/// cover everything before it, and ``removeSegments(before:)`` drops what a snapshot holds.
+final class Journal: Service, Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    private struct State {
+        var fd: Int32 = -1
+        var segment: Int = 0
+        var buffer: [UInt8] = []
+        var waiters: [CheckedContinuation<Void, any Error>] = []
+        var lastError: String?
+    }
+
+    let directory: String
+    private let state: Mutex<State>
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    /// Serializes writes and syncs.
+    private let io = Mutex(())
+
+    init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let segments = Self.segments(in: directory)
+        let next = (segments.last ?? 0) + 1
+        let fd = try Self.open(directory: directory, segment: next)
+        state = Mutex(State(fd: fd, segment: next))
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    deinit {
+        state.withLock { if $0.fd >= 0 { close($0.fd) } }
+    }
+
+    private static func open(directory: String, segment: Int) throws -> Int32 {
+        let path = segmentPath(directory: directory, segment: segment)
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        if fd < 0 { throw Failure(message: "cannot open the journal \(path): \(String(cString: strerror(errno)))") }
+        return fd
+    }
+
+    static func segmentPath(directory: String, segment: Int) -> String {
+        let digits = String(segment)
+        return directory + "/" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".jsonl"
+    }
+
+    /// Existing segment numbers, oldest first.
+    static func segments(in directory: String) -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { $0.hasSuffix(".jsonl") ? Int($0.dropLast(6)) : nil }.sorted()
+    }
+
+    /// The segment being written.
+    var currentSegment: Int { state.withLock { $0.segment } }
+
+    /// Appends one line (a newline is added). With `durable`, returns once it is synced.
+    func append(_ line: Data, durable: Bool) async throws {
+        if durable {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                state.withLock {
+                    $0.buffer.append(contentsOf: line)
+                    $0.buffer.append(10)
+                    $0.waiters.append(continuation)
+                }
+                wake.yield()
+            }
+        } else {
+            enqueue(line)
+        }
+    }
+
+    /// Appends one line without waiting for it to be synced; lines keep the order of the calls.
+    func enqueue(_ line: Data) {
+        state.withLock {
+            $0.buffer.append(contentsOf: line)
+            $0.buffer.append(10)
+        }
+        wake.yield()
+    }
+
+    /// Starts a new segment; returns its number. Lines appended before the call are in
+    /// older segments (they are flushed first).
+    func rotate() throws -> Int {
+        try flush()
+        return try io.withLock { _ in
+            try state.withLock { s in
+                let next = s.segment + 1
+                let fd = try Self.open(directory: directory, segment: next)
+                close(s.fd)
+                s.fd = fd
+                s.segment = next
+                return next
+            }
+        }
+    }
+
+    /// Deletes the segments older than `segment`.
+    func removeSegments(before segment: Int) {
+        for old in Self.segments(in: directory) where old < segment {
+            unlink(Self.segmentPath(directory: directory, segment: old))
+        }
+    }
+
+    /// Writes and syncs what is buffered, then resumes its waiters.
+    func flush() throws {
+        try io.withLock { _ in
+            let (bytes, waiters, fd) = state.withLock { s in
+                defer {
+                    s.buffer.removeAll(keepingCapacity: true)
+                    s.waiters.removeAll()
+                }
+                return (s.buffer, s.waiters, s.fd)
+            }
+            guard !bytes.isEmpty || !waiters.isEmpty else { return }
+            var failure: Failure?
+            var done = 0
+            while done < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = Failure(message: "cannot write the journal: \(String(cString: strerror(errno)))")
+                    break
+                }
+                done += n
+            }
+            if failure == nil, fdatasync(fd) != 0 {
+                failure = Failure(message: "cannot sync the journal: \(String(cString: strerror(errno)))")
+            }
+            state.withLock { $0.lastError = failure?.message }
+            for waiter in waiters {
+                if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    /// The last write or sync error, `nil` when the last flush succeeded.
+    var lastError: String? { state.withLock { $0.lastError } }
+
+    /// Flushes whenever lines arrive; on shutdown, flushes what is left.
+    func run() async throws {
+        for await _ in wakeups.cancelOnGracefulShutdown() {
+            try? flush()
+        }
+        try? flush()
+    }
+
+    /// Reads every segment in order; a torn last line of a segment is ignored.
+    static func replay(directory: String) -> (records: [Job], torn: Int) {
+        var jobs: [Job] = []
+        var torn = 0
+        let decoder = JSONDecoder()
+        for segment in segments(in: directory) {
+            guard let data = FileManager.default.contents(atPath: segmentPath(directory: directory, segment: segment))
+            else { continue }
+            var start = data.startIndex
+            while start < data.endIndex {
+                let end = data[start...].firstIndex(of: 10)
+                let line = data[start..<(end ?? data.endIndex)]
+                if let job = try? decoder.decode(Job.self, from: line) {
+                    jobs.append(job)
+                } else if !line.isEmpty {
+                    torn += 1
+                }
+                guard let end else { break }
+                start = data.index(after: end)
+            }
+        }
+        return (jobs, torn)
+    }
+}

@@ -1,0 +1,286 @@
+import Foundation
+import JobModel
+import Testing
+
+/// The real service, real processes, real HTTP. Serialized: CPU figures need the cores.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ServiceTests {
+    @Test func exitZeroSucceeds() async throws {
+        let server = try await TestServer()
+        let reply = try await server.post("/v1/jobs", json: ["name": "ok", "command": ["/bin/true"]])
+        #expect(reply.status == 201)
+        #expect(reply.headers["location"] == "/v1/jobs/1")
+        #expect(reply.headers["x-jobrunner-version"] == ProductVersion.current)
+        let job = try await server.waitForEnd(1)
+        #expect(job.status == .succeeded)
+        #expect(job.exitCode == 0)
+        #expect(job.signal == nil)
+        #expect(job.pid != nil)
+        #expect(job.durationSeconds! >= 0)
+        #expect(job.startedAt! <= job.endedAt!)
+        await server.stop()
+    }
+
+    @Test func exitThreeFailsAndIsRetriedOnceLinkedBothWays() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch([
+            "name": "three", "command": ["/bin/sh", "-c", "echo out; echo err >&2; exit 3"],
+        ])
+        let first = try await server.waitForEnd(id)
+        #expect(first.status == .failed)
+        #expect(first.exitCode == 3)
+        let retryID = try #require(first.retriedBy)
+        let retry = try await server.waitForEnd(retryID)
+        #expect(retry.attempt == 2)
+        #expect(retry.parentId == id)
+        #expect(retry.status == .failed)
+        #expect(retry.retriedBy == nil, "the seed's default is one retry")
+        let logs = try await server.request("GET", "/v1/jobs/\(id)/logs?stream=stderr")
+        #expect(logs.text == "err\n")
+        #expect(try await server.request("GET", "/v1/jobs/\(id)/logs").text == "out\n")
+        await server.stop()
+    }
+
+    @Test func noRetryExitCodesAndRetriesZero() async throws {
+        let server = try await TestServer(settings: ["jobs.noRetryExitCodes": "[64]"])
+        let a = try await server.launch(["name": "usage", "command": ["/bin/sh", "-c", "exit 64"]])
+        let b = try await server.launch(["name": "once", "command": ["/bin/sh", "-c", "exit 1"], "retries": 0])
+        #expect(try await server.waitForEnd(a).retriedBy == nil)
+        #expect(try await server.waitForEnd(b).retriedBy == nil)
+        await server.stop()
+    }
+
+    @Test func segfaultIsACrashWithSignal11() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch(["name": "segv", "command": ["/bin/sh", "-c", "kill -SEGV $$"], "retries": 0])
+        let job = try await server.waitForEnd(id)
+        #expect(job.status == .crashed)
+        #expect(job.signal == 11)
+        #expect(job.exitCode == nil)
+        await server.stop()
+    }
+
+    @Test func cpuBurnerShowsOneCore() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch([
+            "name": "burn", "command": ["/bin/sh", "-c", "timeout 2 sh -c 'while :; do :; done'; exit 0"],
+        ])
+        let job = try await server.waitForEnd(id)
+        #expect(job.metrics.cpuPercentMax >= 80, "\(job.metrics)")
+        #expect(job.metrics.cpuPercentMax <= 130)
+        #expect(job.metrics.cpuSeconds >= 1.5)
+        await server.stop()
+    }
+
+    @Test func twoBurnersUnderOneShellSumTheTree() async throws {
+        let server = try await TestServer()
+        let burn = "timeout 2 sh -c 'while :; do :; done'"
+        let id = try await server.launch(["name": "burn2", "command": ["/bin/sh", "-c", "\(burn) & \(burn) & wait"]])
+        let job = try await server.waitForEnd(id)
+        #expect(job.metrics.cpuPercentMax >= 150, "\(job.metrics)")
+        #expect(job.metrics.processCountMax >= 3)
+        await server.stop()
+    }
+
+    @Test func bigAllocationShowsInRSS() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch([
+            "name": "alloc",
+            "command": ["python3", "-c", "import time\nb = bytearray(300 * 1024 * 1024)\ntime.sleep(1)"],
+        ])
+        let job = try await server.waitForEnd(id)
+        #expect(job.status == .succeeded)
+        #expect(job.metrics.rssBytesMax >= 300 * 1024 * 1024, "\(job.metrics.rssBytesMax)")
+        await server.stop()
+    }
+
+    @Test func growingMemoryIsALeakSuspectAndFlatIsNot() async throws {
+        let server = try await TestServer()
+        let grow = try await server.launch([
+            "name": "grow",
+            "command": [
+                "python3", "-c",
+                "import time\nl = []\nfor _ in range(30):\n    l.append(bytearray(4 * 1024 * 1024))\n    time.sleep(0.1)",
+            ],
+        ])
+        let flat = try await server.launch([
+            "name": "flat",
+            "command": ["python3", "-c", "import time\nb = bytearray(100 * 1024 * 1024)\ntime.sleep(3)"],
+        ])
+        let grown = try await server.waitForEnd(grow)
+        let stayed = try await server.waitForEnd(flat)
+        #expect(grown.metrics.memoryLeakSuspected, "\(grown.metrics)")
+        #expect(grown.metrics.rssTrendBytesPerSecond > 10 * 1024 * 1024)
+        #expect(!stayed.metrics.memoryLeakSuspected, "\(stayed.metrics)")
+        await server.stop()
+    }
+
+    @Test func burstOfSmallWritesShowsAnIOPeak() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch([
+            "name": "burst",
+            "command": [
+                "python3", "-c",
+                "import os, time\ntime.sleep(1.5)\nfd = os.open('/dev/null', os.O_WRONLY)\nfor _ in range(30000):\n    os.write(fd, b'x')\ntime.sleep(3)",
+            ],
+        ])
+        let job = try await server.waitForEnd(id)
+        #expect(job.metrics.ioOpsPerSecondPeak >= 10_000, "\(job.metrics)")
+        #expect(job.metrics.ioOpsPerSecondPeak >= 3 * job.metrics.ioOpsPerSecondAvg, "\(job.metrics)")
+        await server.stop()
+    }
+
+    @Test func fiftyConnectionsAreCounted() async throws {
+        let server = try await TestServer()
+        let script = """
+            import socket, time
+            time.sleep(0.5)
+            server = socket.socket(); server.bind(('127.0.0.1', 0)); server.listen(100)
+            clients = [socket.create_connection(server.getsockname()) for _ in range(50)]
+            accepted = [server.accept()[0] for _ in range(50)]
+            time.sleep(2)
+            """
+        let id = try await server.launch(["name": "net", "command": ["python3", "-c", script]])
+        let job = try await server.waitForEnd(id)
+        #expect(job.status == .succeeded)
+        #expect(job.metrics.netConnectionsTotal >= 50, "\(job.metrics)")
+        #expect(job.metrics.netConnectionsPerSecondPeak > 0)
+        await server.stop()
+    }
+
+    @Test func sleepingJobIsStalled() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch(["name": "sleepy", "command": ["sleep", "5"]])
+        let job = try await server.waitForEnd(id)
+        #expect(job.metrics.stalledSeconds >= 3, "\(job.metrics)")
+        #expect(job.metrics.sampleCount >= 10)
+        await server.stop()
+    }
+
+    @Test func timeoutEndsTimedOut() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch([
+            "name": "slow", "command": ["sleep", "30"], "timeoutSeconds": 1, "retries": 0,
+        ])
+        let job = try await server.waitForEnd(id, seconds: 10)
+        #expect(job.status == .timedOut)
+        #expect(job.reason == "timeout")
+        #expect(job.durationSeconds! < 5)
+        await server.stop()
+    }
+
+    @Test func ignoringSIGTERMStillEndsAfterTheGrace() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch([
+            "name": "stubborn", "command": ["/bin/sh", "-c", "trap '' TERM; sleep 30"], "timeoutSeconds": 0.5,
+            "retries": 0,
+        ])
+        let job = try await server.waitForEnd(id, seconds: 10)
+        #expect(job.status == .timedOut)
+        #expect(job.signal == 9)
+        await server.stop()
+    }
+
+    @Test func memoryLimitEndsFailedWithReason() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch([
+            "name": "hog",
+            "command": [
+                "python3", "-c",
+                "import time\nl = []\nfor _ in range(100):\n    l.append(bytearray(8 * 1024 * 1024))\n    time.sleep(0.05)\ntime.sleep(10)",
+            ],
+            "maxRssBytes": 100 * 1024 * 1024, "retries": 0,
+        ])
+        let job = try await server.waitForEnd(id, seconds: 20)
+        #expect(job.status == .failed)
+        #expect(job.reason == "memoryLimit")
+        await server.stop()
+    }
+
+    @Test func cancelEndsCancelled() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch(["name": "long", "command": ["sleep", "30"]])
+        try await Task.sleep(for: .milliseconds(300))
+        let reply = try await server.request("POST", "/v1/jobs/\(id)/cancel")
+        #expect(reply.status == 200)
+        let job = try await server.waitForEnd(id, seconds: 10)
+        #expect(job.status == .cancelled)
+        #expect(job.reason == "cancelled")
+        #expect(job.retriedBy == nil)
+        let again = try await server.request("POST", "/v1/jobs/\(id)/cancel")
+        #expect(again.status == 409)
+        await server.stop()
+    }
+
+    @Test func maxConcurrentQueuesInArrivalOrder() async throws {
+        let server = try await TestServer(settings: ["jobs.maxConcurrent": "1"])
+        let a = try await server.launch(["name": "a", "command": ["sleep", "1"]])
+        let b = try await server.launch(["name": "b", "command": ["/bin/true"]])
+        let c = try await server.launch(["name": "c", "command": ["/bin/true"]])
+        #expect(try await server.job(b).status == .pending)
+        let cancelled = try await server.request("POST", "/v1/jobs/\(c)/cancel")
+        #expect(cancelled.status == 200)
+        let jobA = try await server.waitForEnd(a)
+        let jobB = try await server.waitForEnd(b)
+        #expect(jobB.startedAt! >= jobA.endedAt!)
+        #expect(try await server.job(c).status == .cancelled)
+        await server.stop()
+    }
+
+    @Test func missingExecutableFailsWithReason() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch(["name": "missing", "command": ["/nonexistent/tool"], "retries": 0])
+        let job = try await server.waitForEnd(id)
+        #expect(job.status == .failed)
+        #expect(job.reason?.contains("No such file") == true, "\(job.reason ?? "")")
+        #expect(job.exitCode == 127)
+        await server.stop()
+    }
+
+    @Test func environmentIsBaseEnvironmentPlusRequest() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch([
+            "name": "env", "command": ["/usr/bin/env"], "env": ["GREETING": "hello"],
+        ])
+        _ = try await server.waitForEnd(id)
+        let out = try await server.request("GET", "/v1/jobs/\(id)/logs").text
+        #expect(out.contains("GREETING=hello"))
+        #expect(out.contains("PATH="))
+        #expect(!out.contains("HOME="), "nothing from the service's own environment")
+        let listed = try await server.request("GET", "/v1/jobs/\(id)").text
+        #expect(!listed.contains("hello"), "env values are never returned")
+        await server.stop()
+    }
+
+    @Test func cleanRestartKeepsEveryRecord() async throws {
+        let server = try await TestServer()
+        var ids: [Int] = []
+        for i in 0..<5 {
+            ids.append(try await server.launch(["name": "r\(i)", "command": ["/bin/sh", "-c", "exit \(i % 2)"]]))
+        }
+        for id in ids { _ = try await server.waitForEnd(id) }
+        try await Task.sleep(for: .milliseconds(300))  // let the retries of the failures end too
+        let before = try await server.request("GET", "/v1/jobs?limit=1000").json["jobs"] as! [[String: Any]]
+        try await server.restart()
+        let after = try await server.request("GET", "/v1/jobs?limit=1000").json["jobs"] as! [[String: Any]]
+        #expect(after.count == before.count)
+        #expect(after.map { $0["status"] as! String } == before.map { $0["status"] as! String })
+        #expect(after.map { $0["id"] as! Int } == before.map { $0["id"] as! Int })
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: server.state + "/snapshots")
+        #expect(snapshots.contains { $0.hasSuffix(".jrsnap") }, "a snapshot is written at shutdown")
+        let next = try await server.launch(["name": "after", "command": ["/bin/true"]])
+        #expect(next == before.count + 1, "ids are never reused")
+        await server.stop()
+    }
+
+    @Test func runningJobsSurviveARestart() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch(["name": "survivor", "command": ["sleep", "2"]])
+        try await Task.sleep(for: .milliseconds(500))
+        try await server.restart()
+        let job = try await server.waitForEnd(id, seconds: 10)
+        #expect(job.status == .succeeded, "\(job)")
+        #expect(job.exitCode == 0)
+        await server.stop()
+    }
+}
