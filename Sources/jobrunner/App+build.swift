@@ -13,7 +13,7 @@ import Glibc
 /// snapshots and the HTTP API.
 func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
     let state = configuration.stateDirectory
-    for sub in ["journal", "snapshots", "logs", "exits", "pids", "specs"] {
+    for sub in ["journal", "snapshots", "logs", "run", "specs"] {
         try FileManager.default.createDirectory(atPath: "\(state)/\(sub)", withIntermediateDirectories: true)
     }
     let shim = try ShimLauncher.locateShim(configured: configuration.shimPath)

@@ -94,6 +94,13 @@ struct TreeMonitor: ~Copyable {
     private var file = ProcFile()
     private var path = [CChar](repeating: 0, count: 64)
     private var linkTarget = [CChar](repeating: 0, count: 64)
+    /// Processes of no tracked session at the last pass (shims, the rest of the host):
+    /// their `stat` is not read again. A session never changes without setsid, and a new
+    /// process gets a pid not in this set unless the pid space wrapped around, so the set
+    /// is rebuilt from scratch every ``foreignRevalidationPasses`` passes.
+    private var foreign: Set<Int32> = []
+    private var passes = 0
+    static let foreignRevalidationPasses = 30
 
     init(settings: Settings) {
         self.settings = settings
@@ -113,6 +120,8 @@ struct TreeMonitor: ~Copyable {
         tree.net.add(time: launchedAt, count: 0)
         tree.stall.add(.init(time: launchedAt, cpuTicks: 0, ioOps: 0, connections: 0))
         trees[pid] = tree
+        // Its processes may have been seen, and set aside, before it was tracked.
+        foreign.removeAll(keepingCapacity: true)
     }
 
     /// Stops following the job whose pid is `pid`; returns its last figures.
@@ -120,11 +129,36 @@ struct TreeMonitor: ~Copyable {
         trees.removeValue(forKey: pid)
     }
 
-    private mutating func setPath(_ format: String) {
+    /// Sets `path` to `/proc/PID/SUFFIX` without allocating.
+    private mutating func setPath(pid: Int32, _ suffix: StaticString) {
         var i = 0
-        for c in format.utf8 where i < path.count - 1 {
+        for c in "/proc/".utf8 {
             path[i] = CChar(bitPattern: c)
             i += 1
+        }
+        var digits: (CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar) = (
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        )
+        var n = 0
+        var v = pid
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(48 + v % 10)
+                v /= 10
+                n += 1
+            } while v > 0 && n < 10
+            for k in stride(from: n - 1, through: 0, by: -1) {
+                path[i] = CChar(bitPattern: d[k])
+                i += 1
+            }
+        }
+        path[i] = 47  // "/"
+        i += 1
+        suffix.withUTF8Buffer { s in
+            for c in s {
+                path[i] = CChar(bitPattern: c)
+                i += 1
+            }
         }
         path[i] = 0
     }
@@ -136,19 +170,29 @@ struct TreeMonitor: ~Copyable {
         defer { closedir(dir) }
         var current: [Int32: [(pid: Int32, stat: ProcStat)]] = [:]
         var read = 0
+        passes += 1
+        let known = passes % Self.foreignRevalidationPasses == 0 ? [] : foreign
+        var stillForeign = Set<Int32>(minimumCapacity: known.count)
         while let entry = readdir(dir) {
             let first = entry.pointee.d_name.0
             guard first >= 49 && first <= 57 else { continue }  // 1-9
             let pid = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { Int32(atoi($0)) }
             }
-            setPath("/proc/\(pid)/stat")
+            if known.contains(pid) {
+                stillForeign.insert(pid)
+                continue
+            }
+            setPath(pid: pid, "stat")
             guard file.read(path), let stat = ProcStat.parse(file.bytes) else { continue }
             read += 1
             if trees[stat.session] != nil {
                 current[stat.session, default: []].append((pid, stat))
+            } else {
+                stillForeign.insert(pid)
             }
         }
+        foreign = stillForeign
         for (session, processes) in current {
             update(session: session, processes: processes, now: now)
         }
@@ -160,7 +204,7 @@ struct TreeMonitor: ~Copyable {
         var seen: [Int32: ProcessCounters] = [:]
         var rssPages: Int64 = 0
         for (pid, stat) in processes {
-            setPath("/proc/\(pid)/io")
+            setPath(pid: pid, "io")
             let io = file.read(path) ? ProcIO.parse(file.bytes) : ProcIO()
             let previous = tree.processes[pid].flatMap { $0.startTime == stat.startTime ? $0 : nil }
             let counters = ProcessCounters(
@@ -205,7 +249,7 @@ struct TreeMonitor: ~Copyable {
 
     /// Counts `socket:[inode]` links under /proc/PID/fd not seen before.
     private mutating func countNewSockets(pid: Int32, known: inout Set<UInt64>) -> Int64 {
-        setPath("/proc/\(pid)/fd")
+        setPath(pid: pid, "fd")
         guard let dir = opendir(path) else { return 0 }
         defer { closedir(dir) }
         let dfd = dirfd(dir)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What `jobshim` writes to `state/exits/ID` when the job ends.
+/// What `jobshim` appends to `state/run/ID` when the job ends.
 struct ExitRecord: Decodable, Sendable {
     var id: Int
     var pid: Int
@@ -14,8 +14,28 @@ struct ExitRecord: Decodable, Sendable {
     /// Why the job could not start (`exec: No such file or directory`), empty when it did.
     var error: String
 
-    static func read(path: String) -> ExitRecord? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(ExitRecord.self, from: data)
+}
+
+/// `state/run/ID`, the file `jobshim` keeps for its job: line 1 `PID STARTTIME`, line 2
+/// (once the job has ended) the ``ExitRecord``. Lines count only when they end in a newline.
+struct RunFile: Sendable {
+    var pid: Int32
+    var startTime: Int64
+    var exit: ExitRecord?
+
+    static func path(state: String, id: Int) -> String { "\(state)/run/\(id)" }
+
+    static func read(state: String, id: Int) -> RunFile? {
+        guard let data = FileManager.default.contents(atPath: path(state: state, id: id)),
+            let firstEnd = data.firstIndex(of: 10)
+        else { return nil }
+        let words = String(decoding: data[..<firstEnd], as: UTF8.self).split(separator: " ")
+        guard words.count == 2, let pid = Int32(words[0]), let start = Int64(words[1]) else { return nil }
+        var file = RunFile(pid: pid, startTime: start)
+        let rest = data[data.index(after: firstEnd)...]
+        if rest.last == 10 {
+            file.exit = try? JSONDecoder().decode(ExitRecord.self, from: rest)
+        }
+        return file
     }
 }

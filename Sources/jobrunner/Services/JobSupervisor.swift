@@ -28,7 +28,10 @@ actor JobSupervisor {
     }
 
     struct Running: Sendable {
+        /// `nil` while the shim is being spawned, and for jobs adopted after a restart.
         var shimPid: pid_t?
+        /// Started by an earlier manager: its end is found by polling its run file.
+        var adopted = false
         var jobPid: Int32?
         var launchedAt: Double
         var deadline: Double?
@@ -51,6 +54,10 @@ actor JobSupervisor {
     private var delayed: [Int] = []
     private var running: [Int: Running] = [:]
     private var shims: [pid_t: Int] = [:]
+    /// Shims that exited before their spawn call returned to us.
+    private var unclaimedExits: Set<pid_t> = []
+    /// Spawning blocks until the shim has exec'd (vfork): it runs here, not on the actor.
+    private let spawnQueue = DispatchQueue(label: "jobrunner.spawn", attributes: .concurrent)
     private var version = 0
     private var statsCache: (key: String, report: AnalysisReport)?
     private(set) var lastSnapshot: SnapshotInfo?
@@ -105,7 +112,7 @@ actor JobSupervisor {
             switch jobs[index].status {
             case .pending:
                 guard let spec = readSpec(id) else {
-                    markLost(id, "lost: its spec file is missing")
+                    markLost(id, "lost: its spec file is damaged")
                     counts.lost += 1
                     continue
                 }
@@ -113,14 +120,14 @@ actor JobSupervisor {
                 if let notBefore = spec.notBefore, notBefore > now { delayed.append(id) } else { pending.append(id) }
                 counts.pending += 1
             case .running:
-                if let record = ExitRecord.read(path: "\(state)/exits/\(id)") {
+                if let record = RunFile.read(state: state, id: id)?.exit {
                     specs[id] = readSpec(id)
                     running[id] = Running(launchedAt: monotonicSeconds())
                     finish(id, record: record)
                     counts.finished += 1
                 } else if let pid = alivePid(id) {
                     specs[id] = readSpec(id)
-                    var r = Running(jobPid: pid, launchedAt: monotonicSeconds())
+                    var r = Running(adopted: true, jobPid: pid, launchedAt: monotonicSeconds())
                     if let timeout = specs[id]?.timeoutSeconds, let started = jobs[index].startedAt {
                         r.deadline = monotonicSeconds() + timeout - Date().timeIntervalSince(started)
                     }
@@ -140,11 +147,10 @@ actor JobSupervisor {
 
     /// The job's pid from its pid file, when that process is alive with the same start time.
     private func alivePid(_ id: Int) -> Int32? {
-        guard let text = try? String(contentsOfFile: "\(state)/pids/\(id)", encoding: .utf8) else { return nil }
-        let parts = text.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        guard parts.count == 2, let pid = Int32(parts[0]), let start = Int64(parts[1]) else { return nil }
+        guard let run = RunFile.read(state: state, id: id) else { return nil }
+        let pid = run.pid
         var file = ProcFile()
-        guard file.read("/proc/\(pid)/stat"), let stat = ProcStat.parse(file.bytes), stat.startTime == start,
+        guard file.read("/proc/\(pid)/stat"), let stat = ProcStat.parse(file.bytes), stat.startTime == run.startTime,
             stat.state != UInt8(ascii: "Z")
         else { return nil }
         return pid
@@ -183,7 +189,7 @@ actor JobSupervisor {
             retries: request.retries ?? configuration.defaultRetries
         )
         do {
-            try writeSpec(id, spec)
+            try writeSpecIfNeeded(id, spec)
         } catch {
             throw APIError.unavailable("cannot write the job's spec file: \(error)")
         }
@@ -273,33 +279,47 @@ actor JobSupervisor {
 
     private func launch(_ id: Int) {
         let job = jobs[id - 1]
-        let spec = specs[id] ?? Spec(env: configuration.baseEnvironment, retries: 0)
+        let spec = specs[id] ?? defaultSpec
         let now = monotonicSeconds()
-        do {
-            let shim = try launcher.launch(id: id, command: job.command, cwd: job.cwd, environment: spec.env)
-            reaper.childStarted()
-            shims[shim] = id
-            running[id] = Running(
-                shimPid: shim,
-                launchedAt: now,
-                deadline: spec.timeoutSeconds.map { now + $0 }
-            )
-            jobs[id - 1].status = .running
-            jobs[id - 1].startedAt = Timestamp.quantized(Date())
-            logger.debug(
-                "Job started",
-                metadata: ["job.id": "\(id)", "job.name": "\(job.name)", "shim.pid": "\(shim)"]
-            )
-        } catch {
-            jobs[id - 1].status = .failed
-            jobs[id - 1].reason = error.description
-            jobs[id - 1].startedAt = Timestamp.quantized(Date())
-            jobs[id - 1].endedAt = jobs[id - 1].startedAt
-            jobs[id - 1].durationSeconds = 0
-            logger.error("Job could not start", metadata: ["job.id": "\(id)", "error": "\(error)"])
-        }
+        running[id] = Running(launchedAt: now, deadline: spec.timeoutSeconds.map { now + $0 })
+        jobs[id - 1].status = .running
+        jobs[id - 1].startedAt = Timestamp.quantized(Date())
         version += 1
         journalRecord(id)
+        let launcher = self.launcher
+        let reaper = self.reaper
+        spawnQueue.async {
+            let result = Result { () throws(ShimLauncher.SpawnError) in
+                try launcher.launch(id: id, command: job.command, cwd: job.cwd, environment: spec.env)
+            }
+            if case .success = result { reaper.childStarted() }
+            Task { await self.spawned(id, result) }
+        }
+    }
+
+    /// The spawn of job `id`'s shim returned.
+    private func spawned(_ id: Int, _ result: Result<pid_t, ShimLauncher.SpawnError>) {
+        switch result {
+        case .success(let shim):
+            shims[shim] = id
+            running[id]?.shimPid = shim
+            logger.debug("Job started", metadata: ["job.id": "\(id)", "shim.pid": "\(shim)"])
+            if unclaimedExits.remove(shim) != nil {
+                shimExited(shim)
+            } else if running[id]?.kill != nil {
+                kill(shim, SIGTERM)  // stopped while it was being spawned; the shim forwards it
+            }
+        case .failure(let error):
+            running[id] = nil
+            jobs[id - 1].status = .failed
+            jobs[id - 1].reason = error.description
+            jobs[id - 1].endedAt = jobs[id - 1].startedAt
+            jobs[id - 1].durationSeconds = 0
+            version += 1
+            journalRecord(id)
+            logger.error("Job could not start", metadata: ["job.id": "\(id)", "error": "\(error)"])
+            launchPending()
+        }
     }
 
     /// Appends the job's current record to the journal (synced by the next group commit).
@@ -324,9 +344,7 @@ actor JobSupervisor {
     }
 
     private func readPid(_ id: Int) -> Int32? {
-        guard let text = try? String(contentsOfFile: "\(state)/pids/\(id)", encoding: .utf8),
-            let first = text.split(separator: " ").first, let pid = Int32(first)
-        else { return nil }
+        guard let pid = RunFile.read(state: state, id: id)?.pid else { return nil }
         if running[id] != nil {
             running[id]!.jobPid = pid
             jobs[id - 1].pid = Int(pid)
@@ -338,8 +356,11 @@ actor JobSupervisor {
 
     /// The reaper saw a shim exit.
     func shimExited(_ pid: pid_t) {
-        guard let id = shims.removeValue(forKey: pid) else { return }
-        guard let record = ExitRecord.read(path: "\(state)/exits/\(id)") else {
+        guard let id = shims.removeValue(forKey: pid) else {
+            unclaimedExits.insert(pid)
+            return
+        }
+        guard let record = RunFile.read(state: state, id: id)?.exit else {
             markLost(id, "lost: its shim exited without an exit record")
             running[id] = nil
             launchPending()
@@ -412,7 +433,7 @@ actor JobSupervisor {
         let retryID = jobs.count + 1
         var retrySpec = spec
         retrySpec.notBefore = Date().timeIntervalSince1970 + delay
-        try? writeSpec(retryID, retrySpec)
+        try? writeSpecIfNeeded(retryID, retrySpec)
         let retry = Job(
             id: retryID,
             instance: job.instance,
@@ -447,7 +468,7 @@ actor JobSupervisor {
                 if let pid = r.jobPid ?? readPid(id) { kill(-pid, SIGKILL) }
                 running[id]?.killAt = now + 1
             }
-            if r.shimPid == nil, let record = ExitRecord.read(path: "\(state)/exits/\(id)") {
+            if r.adopted, let record = RunFile.read(state: state, id: id)?.exit {
                 finish(id, record: record)
             }
         }
@@ -541,6 +562,23 @@ actor JobSupervisor {
 
     // MARK: - Spec files
 
+    /// The spec of a job whose request set nothing: what a missing spec file means.
+    private var defaultSpec: Spec {
+        Spec(env: configuration.baseEnvironment, retries: configuration.defaultRetries)
+    }
+
+    /// Writes the spec file unless the spec is the default one (most jobs): a file
+    /// creation per job is a measurable part of launching it.
+    private func writeSpecIfNeeded(_ id: Int, _ spec: Spec) throws {
+        let d = defaultSpec
+        if spec.env == d.env, spec.timeoutSeconds == nil, spec.maxRssBytes == nil, spec.retries == d.retries,
+            spec.notBefore == nil
+        {
+            return
+        }
+        try writeSpec(id, spec)
+    }
+
     private func writeSpec(_ id: Int, _ spec: Spec) throws {
         let data = try JSONEncoder().encode(spec)
         let path = "\(state)/specs/\(id).json"
@@ -554,17 +592,16 @@ actor JobSupervisor {
     }
 
     private func readSpec(_ id: Int) -> Spec? {
-        guard let data = FileManager.default.contents(atPath: "\(state)/specs/\(id).json") else { return nil }
+        guard let data = FileManager.default.contents(atPath: "\(state)/specs/\(id).json") else { return defaultSpec }
         return try? JSONDecoder().decode(Spec.self, from: data)
     }
 
-    /// Removes the pid, exit and spec files of jobs that ended (after a snapshot holds them).
+    /// Removes the run and spec files of jobs that ended (after a snapshot holds them).
     func removeFilesOfEndedJobs(in table: JobTable) {
         for row in 0..<table.count where table.statusOf(row).isFinal {
             let id = Int(table.id[row])
             guard running[id] == nil, specs[id] == nil else { continue }
-            unlink("\(state)/exits/\(id)")
-            unlink("\(state)/pids/\(id)")
+            unlink(RunFile.path(state: state, id: id))
             unlink("\(state)/specs/\(id).json")
         }
     }

@@ -30,8 +30,10 @@ final class Journal: Service, Sendable {
 
     let directory: String
     private let state: Mutex<State>
-    private let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    /// Wakes the flusher thread; fsync blocks, so it must not run on the (2-thread)
+    /// cooperative pool that serves requests.
+    private let wakeups = DispatchSemaphore(value: 0)
+    private let stopping = Mutex(false)
     /// Serializes writes and syncs.
     private let io = Mutex(())
 
@@ -42,7 +44,6 @@ final class Journal: Service, Sendable {
         let next = (segments.last ?? 0) + 1
         let fd = try Self.open(directory: directory, segment: next)
         state = Mutex(State(fd: fd, segment: next))
-        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     deinit {
@@ -79,21 +80,25 @@ final class Journal: Service, Sendable {
                     $0.buffer.append(10)
                     $0.waiters.append(continuation)
                 }
-                wake.yield()
+                wakeups.signal()
             }
         } else {
             enqueue(line)
         }
     }
 
-    /// Appends one line without waiting for it to be synced; lines keep the order of the calls.
+    /// Appends one line without waiting for it to be synced; lines keep the order of the
+    /// calls. It is written and synced with the next durable append, or within
+    /// ``lazyFlushInterval``.
     func enqueue(_ line: Data) {
         state.withLock {
             $0.buffer.append(contentsOf: line)
             $0.buffer.append(10)
         }
-        wake.yield()
     }
+
+    /// Longest time a line appended without `durable` waits for its sync.
+    static let lazyFlushInterval = DispatchTimeInterval.milliseconds(50)
 
     /// Starts a new segment; returns its number. Lines appended before the call are in
     /// older segments (they are flushed first).
@@ -154,11 +159,20 @@ final class Journal: Service, Sendable {
     /// The last write or sync error, `nil` when the last flush succeeded.
     var lastError: String? { state.withLock { $0.lastError } }
 
-    /// Flushes whenever lines arrive; on shutdown, flushes what is left.
+    /// Runs the flusher thread until graceful shutdown, then flushes what is left.
     func run() async throws {
-        for await _ in wakeups.cancelOnGracefulShutdown() {
-            try? flush()
+        let thread = Thread { [self] in
+            while true {
+                _ = wakeups.wait(timeout: .now() + Self.lazyFlushInterval)
+                try? flush()
+                if stopping.withLock({ $0 }) { return }
+            }
         }
+        thread.name = "jobrunner-journal"
+        thread.start()
+        try? await gracefulShutdown()
+        stopping.withLock { $0 = true }
+        wakeups.signal()
         try? flush()
     }
 
