@@ -38,3 +38,10 @@ struct TimestampTests {
         }
     }
 }
+
+struct TimestampRangeTests {
+    @Test func extremeTimesAreClampedNotATrap() {
+        #expect(Timestamp.format(micros: .min) == "0000-01-01T00:00:00.000000Z")
+        #expect(Timestamp.format(micros: .max) == "9999-12-31T23:59:59.999999Z")
+    }
+}

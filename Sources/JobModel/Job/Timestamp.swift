@@ -23,8 +23,13 @@ public enum Timestamp {
         self.date(micros: micros(date))
     }
 
-    /// RFC 3339 UTC text with six fractional digits.
+    /// First and last microsecond RFC 3339 can write (years 0000 to 9999).
+    static let representable: ClosedRange<Int64> = -62_167_219_200_000_000...253_402_300_799_999_999
+
+    /// RFC 3339 UTC text with six fractional digits. Times outside years 0000–9999 (only a
+    /// damaged file holds them) are clamped to that range.
     public static func format(micros: Int64) -> String {
+        let micros = min(max(micros, representable.lowerBound), representable.upperBound)
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
         if fraction < 0 {
