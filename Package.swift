@@ -42,7 +42,12 @@ let package = Package(
             exclude: ["Snapshot/snapshot.proto"],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "jobshim"),
+        .executableTarget(
+            name: "jobshim",
+            // A short job pays for its shim's start-up: link statically, so that no dynamic
+            // loader relocates the Swift runtime (which SwiftPM links into every executable).
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
         .executableTarget(
             name: "jobrunner",
             dependencies: [

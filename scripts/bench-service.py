@@ -84,13 +84,14 @@ def main():
     p.add_argument("--sleepers", type=int, default=500)
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--binary", default=None)
+    p.add_argument("--state-parent", default=None, help="where the temporary state directories go (default: $TMPDIR)")
     a = p.parse_args()
     binary = a.binary or os.path.join(
         subprocess.check_output(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, text=True).strip(),
         "jobrunner")
     rates, ends, costs, idles = [], [], [], []
     for run in range(a.runs):
-        state = tempfile.mkdtemp(prefix="jobrunner-bench-")
+        state = tempfile.mkdtemp(prefix="jobrunner-bench-", dir=a.state_parent)
         proc, host, port = start(binary, state)
         try:
             elapsed, ids, errors = launch_many(host, port, a.jobs, a.clients, {"name": "true", "command": ["/bin/true"]})
