@@ -41,7 +41,12 @@ struct SnapshotFuzzTests {
                 bytes.removeLast(Int.random(in: 1..<bytes.count, using: &random))
             case 2:  // insert garbage
                 let at = Int.random(in: 0...bytes.count, using: &random)
-                bytes.insert(contentsOf: (0..<Int.random(in: 1...64, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }, at: at)
+                bytes.insert(
+                    contentsOf: (0..<Int.random(in: 1...64, using: &random)).map { _ in
+                        UInt8.random(in: 0...255, using: &random)
+                    },
+                    at: at
+                )
             default:  // delete a run
                 let at = Int.random(in: 0..<bytes.count, using: &random)
                 bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...64, using: &random)))
