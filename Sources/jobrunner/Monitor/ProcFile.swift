@@ -37,6 +37,7 @@ struct ProcStat {
     var state: UInt8 = 0
     var ppid: Int32 = 0
     var session: Int32 = 0
+    var minorFaults: Int64 = 0
     var ticks: Int64 = 0  // utime + stime
     var startTime: Int64 = 0
     var rssPages: Int64 = 0
@@ -57,7 +58,9 @@ struct ProcStat {
             while i < bytes.count, bytes[i] != UInt8(ascii: " "), bytes[i] != UInt8(ascii: "\n") { i += 1 }
             if field == 3 {
                 stat.state = bytes[start]
-            } else if field == 4 || field == 6 || field == 14 || field == 15 || field == 22 || field == 24 {
+            } else if field == 4 || field == 6 || field == 10 || field == 14 || field == 15 || field == 22
+                || field == 24
+            {
                 var value: Int64 = 0
                 var negative = false
                 for k in start..<i {
@@ -68,6 +71,7 @@ struct ProcStat {
                 switch field {
                 case 4: stat.ppid = Int32(truncatingIfNeeded: value)
                 case 6: stat.session = Int32(truncatingIfNeeded: value)
+                case 10: stat.minorFaults = value
                 case 14, 15: stat.ticks += value
                 case 22: stat.startTime = value
                 default: stat.rssPages = value

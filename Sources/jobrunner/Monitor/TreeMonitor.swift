@@ -17,7 +17,8 @@ func monotonicSeconds() -> Double {
 /// A job's tree is every process of its session (the job leads a session of its own).
 /// One pass lists /proc once, reads each process's `stat` once, and reads `io` and the
 /// `fd` directory only for processes of tracked jobs — the `fd` directory only when the
-/// process used CPU since the last pass (a process that did not run opened no socket).
+/// process showed a sign of life since the last pass (CPU tick, read/write call, page
+/// fault), and at least every ``fdScanEveryPasses`` passes.
 /// Owned by one task; not shared.
 struct TreeMonitor: ~Copyable {
     struct Settings: Sendable {
@@ -29,6 +30,7 @@ struct TreeMonitor: ~Copyable {
     /// Per-process counters from the previous pass.
     struct ProcessCounters {
         var startTime: Int64
+        var minorFaults: Int64
         var ticks: Int64
         var syscalls: Int64
         var readBytes: Int64
@@ -101,6 +103,7 @@ struct TreeMonitor: ~Copyable {
     private var foreign: Set<Int32> = []
     private var passes = 0
     static let foreignRevalidationPasses = 30
+    static let fdScanEveryPasses = 4
 
     init(settings: Settings) {
         self.settings = settings
@@ -209,6 +212,7 @@ struct TreeMonitor: ~Copyable {
             let previous = tree.processes[pid].flatMap { $0.startTime == stat.startTime ? $0 : nil }
             let counters = ProcessCounters(
                 startTime: stat.startTime,
+                minorFaults: stat.minorFaults,
                 ticks: stat.ticks,
                 syscalls: io.syscalls,
                 readBytes: io.readBytes,
@@ -218,7 +222,14 @@ struct TreeMonitor: ~Copyable {
             tree.syscalls += max(0, counters.syscalls - (previous?.syscalls ?? 0))
             tree.readBytes += max(0, counters.readBytes - (previous?.readBytes ?? 0))
             tree.writeBytes += max(0, counters.writeBytes - (previous?.writeBytes ?? 0))
-            if previous == nil || previous!.ticks != counters.ticks {
+            // Listing the fds is the dearest read: skip it for a process that showed no sign
+            // of life since the last pass (no CPU tick, read/write call or page fault), but
+            // not for more than ``fdScanEveryPasses`` passes.
+            if let previous, previous.ticks == counters.ticks, previous.syscalls == counters.syscalls,
+                previous.minorFaults == counters.minorFaults, passes % Self.fdScanEveryPasses != 0
+            {
+                // idle
+            } else {
                 tree.connections += countNewSockets(pid: pid, known: &tree.sockets)
             }
             seen[pid] = counters
