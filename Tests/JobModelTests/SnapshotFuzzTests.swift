@@ -7,21 +7,10 @@ import Testing
 /// history, never a crash or a hang. CI runs a fixed seed; `scripts/fuzz-snapshot.sh` runs
 /// longer with `JOBMODEL_FUZZ_CASES` and `JOBMODEL_FUZZ_SEED`.
 struct SnapshotFuzzTests {
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func mutatedSnapshotsFailCleanly() throws {
         let environment = ProcessInfo.processInfo.environment
         let cases = environment["JOBMODEL_FUZZ_CASES"].flatMap(Int.init) ?? 3000
-        var random = SeededGenerator(state: environment["JOBMODEL_FUZZ_SEED"].flatMap(UInt64.init) ?? 42)
+        var random = HistorySynthesizer.Random(state: environment["JOBMODEL_FUZZ_SEED"].flatMap(UInt64.init) ?? 42)
         let path = SnapshotTests.temporaryPath()
         var writer = try SnapshotWriter(path: path, info: SnapshotTests.info, batchRecords: 40)
         for id in 1...100 { try writer.append(TestJobs.full(id)) }

@@ -153,4 +153,21 @@ enum Findings {
         return share(pattern: pattern, metric: metric, groups: groups, total: total, options: options)
             .sorted { ($0.value ?? 0, $1.group) > ($1.value ?? 0, $0.group) }
     }
+
+    /// Per-name shares of runs with a burst: a rolling-window `peak` of at least
+    /// `minimumPeak` and at least `options.burstFactor` times the run's `average`.
+    static func perNameBurst(
+        _ jobs: JobTable,
+        pattern: String,
+        options: AnalysisOptions,
+        peak: [Double],
+        average: [Double],
+        minimumPeak: Double,
+        sentence: (String) -> String
+    ) -> [Finding] {
+        let factor = options.burstFactor
+        return perNameShare(jobs, pattern: pattern, metric: "burstShare", options: options, sentence: sentence) { row in
+            peak[row] >= minimumPeak && peak[row] >= factor * average[row]
+        }
+    }
 }

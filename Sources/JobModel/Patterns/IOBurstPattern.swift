@@ -11,17 +11,14 @@ public struct IOBurstPattern: Pattern {
     public static let minimumPeak = 100.0
 
     public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
-        let factor = options.burstFactor
-        return Findings.perNameShare(
+        Findings.perNameBurst(
             jobs,
             pattern: id,
-            metric: "burstShare",
             options: options,
-            sentence: { "Job '\($0)' has I/O bursts" },
-            hit: { row in
-                let peak = jobs.ioOpsPerSecondPeak[row]
-                return peak >= Self.minimumPeak && peak >= factor * jobs.ioOpsPerSecondAvg[row]
-            }
+            peak: jobs.ioOpsPerSecondPeak,
+            average: jobs.ioOpsPerSecondAvg,
+            minimumPeak: Self.minimumPeak,
+            sentence: { "Job '\($0)' has I/O bursts" }
         )
     }
 }

@@ -10,17 +10,14 @@ public struct NetBurstPattern: Pattern {
     public static let minimumPeak = 5.0
 
     public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
-        let factor = options.burstFactor
-        return Findings.perNameShare(
+        Findings.perNameBurst(
             jobs,
             pattern: id,
-            metric: "burstShare",
             options: options,
-            sentence: { "Job '\($0)' opens connections in bursts" },
-            hit: { row in
-                let peak = jobs.netConnectionsPerSecondPeak[row]
-                return peak >= Self.minimumPeak && peak >= factor * jobs.netConnectionsPerSecondAvg[row]
-            }
+            peak: jobs.netConnectionsPerSecondPeak,
+            average: jobs.netConnectionsPerSecondAvg,
+            minimumPeak: Self.minimumPeak,
+            sentence: { "Job '\($0)' opens connections in bursts" }
         )
     }
 }

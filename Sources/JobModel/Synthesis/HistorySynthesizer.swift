@@ -135,7 +135,7 @@ public struct HistorySynthesizer: Sendable {
     ]
 
     /// SplitMix64: small, fast and the same everywhere.
-    struct Random {
+    struct Random: RandomNumberGenerator {
         var state: UInt64
         mutating func next() -> UInt64 {
             state &+= 0x9E37_79B9_7F4A_7C15
