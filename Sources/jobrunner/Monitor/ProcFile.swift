@@ -29,6 +29,14 @@ struct ProcFile: ~Copyable {
         return total > 0
     }
 
+    /// Reads an open /proc file again from its start (a /proc file re-generates its text
+    /// on each read from offset 0): no path lookup, no open.
+    mutating func reread(_ fd: Int32) -> Bool {
+        let n = pread(fd, buffer.baseAddress!, buffer.count, 0)
+        length = max(0, n)
+        return n > 0
+    }
+
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[0..<length]) }
 }
 

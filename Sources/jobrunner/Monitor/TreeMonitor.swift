@@ -1,3 +1,4 @@
+import Dispatch
 import JobModel
 
 #if canImport(Glibc)
@@ -6,9 +7,7 @@ import Glibc
 
 /// Monotonic seconds (CLOCK_MONOTONIC).
 func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    Double(DispatchTime.now().uptimeNanoseconds) / 1e9
 }
 
 /// Samples the process trees of running jobs from /proc and turns the samples into
@@ -103,7 +102,21 @@ struct TreeMonitor: ~Copyable {
     private var foreign: Set<Int32> = []
     private var passes = 0
     static let foreignRevalidationPasses = 30
-    static let fdScanEveryPasses = 4
+    /// `stat` and `io` of tracked processes, kept open between passes and re-read with
+    /// pread: a path lookup and an open cost as much as the read itself.
+    private var openFiles: [Int32: (startTime: Int64, stat: Int32, io: Int32)] = [:]
+    /// Most processes whose files stay open (two descriptors each), within RLIMIT_NOFILE.
+    private let openFileBudget: Int = {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        return max(0, (Int(min(limit.rlim_cur, 1 << 30)) - 4096) / 2)
+    }()
+    static let fdScanEveryPasses = 10
 
     init(settings: Settings) {
         self.settings = settings
@@ -176,6 +189,7 @@ struct TreeMonitor: ~Copyable {
         passes += 1
         let known = passes % Self.foreignRevalidationPasses == 0 ? [] : foreign
         var stillForeign = Set<Int32>(minimumCapacity: known.count)
+        var stillOpen = Set<Int32>(minimumCapacity: openFiles.count)
         while let entry = readdir(dir) {
             let first = entry.pointee.d_name.0
             guard first >= 49 && first <= 57 else { continue }  // 1-9
@@ -186,20 +200,54 @@ struct TreeMonitor: ~Copyable {
                 stillForeign.insert(pid)
                 continue
             }
+            if let open = openFiles[pid], file.reread(open.stat), let stat = ProcStat.parse(file.bytes),
+                stat.startTime == open.startTime, trees[stat.session] != nil
+            {
+                read += 1
+                stillOpen.insert(pid)
+                current[stat.session, default: []].append((pid, stat))
+                continue
+            }
             setPath(pid: pid, "stat")
             guard file.read(path), let stat = ProcStat.parse(file.bytes) else { continue }
             read += 1
             if trees[stat.session] != nil {
                 current[stat.session, default: []].append((pid, stat))
+                keepOpen(pid: pid, startTime: stat.startTime)
+                if openFiles[pid] != nil { stillOpen.insert(pid) }
             } else {
                 stillForeign.insert(pid)
             }
         }
         foreign = stillForeign
+        for (pid, files) in openFiles where !stillOpen.contains(pid) {
+            close(files.stat)
+            close(files.io)
+            openFiles[pid] = nil
+        }
         for (session, processes) in current {
             update(session: session, processes: processes, now: now)
         }
         return read
+    }
+
+    /// Opens and keeps `stat` and `io` of a tracked process (replacing stale ones).
+    private mutating func keepOpen(pid: Int32, startTime: Int64) {
+        if let old = openFiles.removeValue(forKey: pid) {
+            close(old.stat)
+            close(old.io)
+        }
+        guard openFiles.count < openFileBudget else { return }
+        setPath(pid: pid, "stat")
+        let stat = open(path, O_RDONLY | O_CLOEXEC)
+        guard stat >= 0 else { return }
+        setPath(pid: pid, "io")
+        let io = open(path, O_RDONLY | O_CLOEXEC)
+        guard io >= 0 else {
+            close(stat)
+            return
+        }
+        openFiles[pid] = (startTime, stat, io)
     }
 
     private mutating func update(session: Int32, processes: [(pid: Int32, stat: ProcStat)], now: Double) {
@@ -207,8 +255,13 @@ struct TreeMonitor: ~Copyable {
         var seen: [Int32: ProcessCounters] = [:]
         var rssPages: Int64 = 0
         for (pid, stat) in processes {
-            setPath(pid: pid, "io")
-            let io = file.read(path) ? ProcIO.parse(file.bytes) : ProcIO()
+            let io: ProcIO
+            if let open = openFiles[pid], open.startTime == stat.startTime {
+                io = file.reread(open.io) ? ProcIO.parse(file.bytes) : ProcIO()
+            } else {
+                setPath(pid: pid, "io")
+                io = file.read(path) ? ProcIO.parse(file.bytes) : ProcIO()
+            }
             let previous = tree.processes[pid].flatMap { $0.startTime == stat.startTime ? $0 : nil }
             let counters = ProcessCounters(
                 startTime: stat.startTime,
