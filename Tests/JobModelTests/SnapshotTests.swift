@@ -26,6 +26,7 @@ struct SnapshotTests {
         #expect(written.batchCount == 11)
         let (info, table) = try SnapshotReader.load(path: path)
         #expect(info == written)
+        #expect(try SnapshotReader.info(path: path) == written, "the header alone reads the same")
         #expect(info.managerVersion == "9.9.9-test")
         #expect(info.instance == "host-1")
         #expect(info.createdAt == Self.info.createdAt)

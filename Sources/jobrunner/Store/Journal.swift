@@ -68,9 +68,6 @@ final class Journal: Service, Sendable {
         return names.compactMap { $0.hasSuffix(".jsonl") ? Int($0.dropLast(6)) : nil }.sorted()
     }
 
-    /// The segment being written.
-    var currentSegment: Int { state.withLock { $0.segment } }
-
     /// Appends one line (a newline is added). With `durable`, returns once it is synced.
     func append(_ line: Data, durable: Bool) async throws {
         if durable {
