@@ -37,6 +37,22 @@ struct APITests {
         await server.stop()
     }
 
+    @Test func commandsOutsideTheAllowListAreRefused() async throws {
+        let server = try await TestServer(settings: ["jobs.allowedCommands": #"["/bin/*", "/usr/bin/env"]"#])
+        #expect(try await server.post("/v1/jobs", json: ["name": "ok", "command": ["/bin/true"]]).status == 201)
+        #expect(try await server.post("/v1/jobs", json: ["name": "env", "command": ["/usr/bin/env"]]).status == 201)
+        for command in ["/usr/bin/python3", "true", "/bin/../usr/bin/python3", "/bin/sub/dir"] {
+            let reply = try await server.post("/v1/jobs", json: ["name": "no", "command": [command]])
+            #expect(reply.status == 403, "\(command)")
+            let error = reply.json["error"] as? [String: Any]
+            #expect(error?["code"] as? String == "commandNotAllowed")
+            #expect((error?["message"] as? String)?.contains("jobs.allowedCommands") == true)
+        }
+        let jobs = try await server.request("GET", "/v1/jobs").json["jobs"] as! [[String: Any]]
+        #expect(jobs.count == 2, "refused commands record nothing")
+        await server.stop()
+    }
+
     @Test func bodyLimitAnswers413() async throws {
         let server = try await TestServer(settings: ["http.maxBodyBytes": "2048"])
         let big = #"{"name":"x","command":["/bin/echo",""# + String(repeating: "a", count: 5000) + #""]}"#

@@ -46,6 +46,8 @@ struct ConfigurationTests {
         (#"{"jobs": {"maxConcurrent": 0}}"#, "'jobs.maxConcurrent' must be between"),
         (#"{"log": {"level": "loud"}}"#, "'log.level' must be one of"),
         (#"{"jobs": {"noRetryExitCodes": "3"}}"#, "'jobs.noRetryExitCodes' must be a list of integers"),
+        (#"{"jobs": {"allowedCommands": ["bin/*"]}}"#, "'jobs.allowedCommands' entries must be absolute"),
+        (#"{"jobs": {"allowedCommands": "/bin/*"}}"#, "'jobs.allowedCommands' must be a list of strings or null"),
         ("{", "is not valid JSON"),
     ])
     func wrongFileValuesStopStartUp(config: String, message: String) throws {

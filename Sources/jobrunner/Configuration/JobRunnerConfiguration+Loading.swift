@@ -105,6 +105,12 @@ extension JobRunnerConfiguration {
                 out.append(i)
             }
             return out
+        case .optionalStringList:
+            if isNull { return NSNull() }
+            guard let list = value as? [Any], list.allSatisfy({ $0 is String }) else {
+                throw wrong("a list of strings or null")
+            }
+            return list as! [String]
         case .stringMap:
             guard let map = value as? [String: Any] else { throw wrong("an object of strings") }
             var out: [String: String] = [:]

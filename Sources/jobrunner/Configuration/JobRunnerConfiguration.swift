@@ -32,10 +32,14 @@ struct JobRunnerConfiguration: Sendable {
     var maxTimeoutSeconds = 7 * 86_400.0
     var baseEnvironment: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
     var shimPath: String? = nil
+    /// Absolute paths or globs `command[0]` must match; `nil` allows any command.
+    var allowedCommands: [String]? = nil
 
     /// One configuration key: its type, default and meaning (the README table is made from the same words).
     struct Key: Sendable {
-        enum Kind: Sendable { case string, int, double, bool, intList, stringMap, optionalInt, optionalString }
+        enum Kind: Sendable {
+            case string, int, double, bool, intList, stringMap, optionalInt, optionalString, optionalStringList
+        }
         var name: String
         var kind: Kind
         var summary: String
@@ -167,6 +171,23 @@ struct JobRunnerConfiguration: Sendable {
             summary: "path of jobshim; null = next to the jobrunner binary"
         ) { c, v in
             c.shimPath = v as? String
+        },
+        Key(
+            name: "jobs.allowedCommands",
+            kind: .optionalStringList,
+            summary: "absolute paths or globs command[0] must match (403 otherwise); null = any"
+        ) { c, v throws(ConfigurationError) in
+            guard let list = v as? [String] else {
+                c.allowedCommands = nil
+                return
+            }
+            for pattern in list where !pattern.hasPrefix("/") {
+                throw ConfigurationError(
+                    key: "jobs.allowedCommands",
+                    "entries must be absolute paths or globs, not '\(pattern)'"
+                )
+            }
+            c.allowedCommands = list
         },
     ]
 

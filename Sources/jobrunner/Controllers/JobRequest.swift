@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import JobModel
 
 /// The body of `POST /v1/jobs`.
@@ -76,6 +77,15 @@ struct JobRequest: Sendable {
         var command: [String] = []
         for (i, item) in list.enumerated() { command.append(try text(item, "command[\(i)]")) }
         if command[0].isEmpty { throw .invalid("'command[0]' must not be empty") }
+        if let allowed = configuration.allowedCommands,
+            !allowed.contains(where: { fnmatch($0, command[0], FNM_PATHNAME) == 0 })
+        {
+            throw APIError(
+                .forbidden,
+                "commandNotAllowed",
+                "'command[0]' \(command[0]) is not in jobs.allowedCommands; allowed: \(allowed.joined(separator: ", "))"
+            )
+        }
         var cwd: String?
         if let value = body["cwd"], !(value is NSNull) {
             let c = try text(value, "cwd")
