@@ -13,10 +13,10 @@ deps:
 		echo "Installing libzstd-dev and pkg-config (apt-get)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libzstd-dev pkg-config; }
 
-# jobrunner on the default config.json: 127.0.0.1:8080, state under ./state.
+# jobrunner on the default config.json under its watchdog: 127.0.0.1:8080, state under ./state.
 run: deps
 	$(SWIFT) build --product jobshim
-	$(SWIFT) run jobrunner serve --config config.json
+	$(SWIFT) run jobrunner start --config config.json
 
 test: deps lint
 	$(SWIFT) build --build-tests

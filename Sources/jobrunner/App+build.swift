@@ -58,6 +58,7 @@ func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) asy
         ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.listenPort
+            try? "\(getpid())\n".write(toFile: "\(state)/jobrunner.pid", atomically: true, encoding: .utf8)
             let text = "\(configuration.listenHost):\(port)\n"
             try? text.write(toFile: addressFile + ".tmp", atomically: false, encoding: .utf8)
             rename(addressFile + ".tmp", addressFile)

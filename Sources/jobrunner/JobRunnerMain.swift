@@ -15,7 +15,7 @@ struct JobRunner: AsyncParsableCommand {
             A wrong key or value stops start-up with a message naming the key. `jobrunner keys` lists them.
             """,
         version: ProductVersion.current,
-        subcommands: [Serve.self, Keys.self],
+        subcommands: [Serve.self, Start.self, Keys.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -73,6 +73,33 @@ extension JobRunner {
                 FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
                 throw ExitCode(78)
             }
+        }
+    }
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Run the service under a watchdog that restarts it after a crash or a hang (SIGHUP: upgrade to the binary on disk)."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() throws {
+            let configuration: JobRunnerConfiguration
+            do {
+                configuration = try options.load()
+            } catch let error as ConfigurationError {
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+            var arguments = ["serve"]
+            if let config = options.config { arguments += ["--config", config] }
+            for item in options.overrides { arguments += ["--set", item] }
+            let executable =
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
+            let code = Watchdog(configuration: configuration, serveArguments: arguments, executable: executable).run()
+            if code != 0 { throw ExitCode(code) }
         }
     }
 

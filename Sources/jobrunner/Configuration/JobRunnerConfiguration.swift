@@ -35,6 +35,10 @@ struct JobRunnerConfiguration: Sendable {
     /// Absolute paths or globs `command[0]` must match; `nil` allows any command.
     var allowedCommands: [String]? = nil
 
+    var watchdogIntervalSeconds = 1.0
+    var watchdogFailuresBeforeRestart = 3
+    var watchdogMaxRestartsPerMinute = 10
+
     /// One configuration key: its type, default and meaning (the README table is made from the same words).
     struct Key: Sendable {
         enum Kind: Sendable {
@@ -188,6 +192,33 @@ struct JobRunnerConfiguration: Sendable {
                 )
             }
             c.allowedCommands = list
+        },
+        Key(
+            name: "watchdog.intervalSeconds",
+            kind: .double,
+            summary: "seconds between health checks of `jobrunner start`"
+        ) {
+            c,
+            v throws(ConfigurationError) in
+            c.watchdogIntervalSeconds = try within(v as! Double, 0.1...3_600, "watchdog.intervalSeconds")
+        },
+        Key(
+            name: "watchdog.failuresBeforeRestart",
+            kind: .int,
+            summary: "failed health checks in a row before a hung server is killed and restarted"
+        ) {
+            c,
+            v throws(ConfigurationError) in
+            c.watchdogFailuresBeforeRestart = try within(v as! Int, 1...1_000, "watchdog.failuresBeforeRestart")
+        },
+        Key(
+            name: "watchdog.maxRestartsPerMinute",
+            kind: .int,
+            summary: "restarts in the last minute beyond which the watchdog gives up"
+        ) {
+            c,
+            v throws(ConfigurationError) in
+            c.watchdogMaxRestartsPerMinute = try within(v as! Int, 1...1_000, "watchdog.maxRestartsPerMinute")
         },
     ]
 
