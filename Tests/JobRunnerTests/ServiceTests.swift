@@ -289,3 +289,49 @@ struct CPUFigureTests {
         await server.stop()
     }
 }
+
+/// Restart after a crash of the manager *and* of a job's shim: the run file names a pid
+/// that now belongs to an unrelated process.
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct RecoveryTests {
+    @Test func aReusedPidIsNotMistakenForTheJob() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch(["name": "victim", "command": ["sleep", "30"], "retries": 0])
+        var job = try await server.job(id)
+        for _ in 0..<100 where job.pid == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            job = try await server.job(id)
+        }
+        let jobPid = try #require(job.pid)
+        // The manager dies, then the job and its shim die without an exit record.
+        kill(await server.process.processIdentifier, SIGKILL)
+        await server.process.waitUntilExit()
+        let runFile = server.state + "/run/\(id)"
+        let line = try #require(try String(contentsOfFile: runFile, encoding: .utf8).split(separator: "\n").first)
+        let shimPid = getppidOf(Int32(jobPid))
+        kill(Int32(jobPid), SIGKILL)
+        if let shimPid { kill(shimPid, SIGKILL) }
+        // An unrelated process now holds a pid the run file names (same start time as the job's).
+        let unrelated = Process()
+        unrelated.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        unrelated.arguments = ["30"]
+        try unrelated.run()
+        defer { unrelated.terminate() }
+        let startTime = line.split(separator: " ")[1]
+        try "\(unrelated.processIdentifier) \(startTime)\n".write(toFile: runFile, atomically: true, encoding: .utf8)
+        try await server.restart()
+        let recovered = try await server.job(id)
+        #expect(recovered.status == .lost, "\(recovered)")
+        #expect(recovered.reason?.hasPrefix("lost:") == true)
+        #expect(kill(unrelated.processIdentifier, 0) == 0, "the unrelated process was left alone")
+        await server.stop()
+    }
+
+    private func getppidOf(_ pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+}
