@@ -17,10 +17,23 @@ func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) asy
         try FileManager.default.createDirectory(atPath: "\(state)/\(sub)", withIntermediateDirectories: true)
     }
     let shim = try ShimLauncher.locateShim(configured: configuration.shimPath)
+    let audit = AuditLog(
+        path: configuration.auditPath,
+        maxBytes: configuration.auditMaxBytes,
+        keep: configuration.auditKeep
+    )
+    audit.record(
+        "managerStarted",
+        [
+            "version": ProductVersion.current, "pid": Int(getpid()),
+            "configDigest": configurationDigest(configuration),
+            "listen": "\(configuration.listenHost):\(configuration.listenPort)",
+        ]
+    )
     let started = ContinuousClock.now
     let snapshot = SnapshotService.loadNewest(directory: "\(state)/snapshots", logger: logger)
     let replay = Journal.replay(directory: "\(state)/journal")
-    let journal = try Journal(directory: "\(state)/journal")
+    let journal = try Journal(directory: "\(state)/journal", onSync: { audit.sync() })
     let reaper = Reaper()
     let supervisor = JobSupervisor(
         configuration: configuration,
@@ -30,6 +43,15 @@ func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) asy
         logger: logger
     )
     let counts = await supervisor.recover(snapshot: snapshot, journaled: replay.records)
+    audit.record(
+        "recovered",
+        [
+            "snapshotJobs": snapshot?.count ?? 0, "journalRecords": replay.records.count,
+            "journalTornLines": replay.torn,
+            "pending": counts.pending, "finished": counts.finished, "adopted": counts.adopted, "lost": counts.lost,
+            "durationMs": milliseconds(ContinuousClock.now - started),
+        ]
+    )
     logger.notice(
         "Recovered",
         metadata: [
@@ -39,8 +61,8 @@ func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) asy
         ]
     )
 
-    let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: APIMiddleware())
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: APIMiddleware(audit: audit))
     JobsController(supervisor: supervisor, configuration: configuration).addRoutes(to: router)
     SystemController(supervisor: supervisor, configuration: configuration).addRoutes(to: router)
 
@@ -54,7 +76,13 @@ func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) asy
         services: [
             journal,
             SupervisorService(supervisor: supervisor, reaper: reaper, configuration: configuration, logger: logger),
-            SnapshotService(supervisor: supervisor, journal: journal, configuration: configuration, logger: logger),
+            SnapshotService(
+                supervisor: supervisor,
+                journal: journal,
+                audit: audit,
+                configuration: configuration,
+                logger: logger
+            ),
         ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.listenPort
@@ -71,9 +99,31 @@ func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) asy
     )
 }
 
-/// Turns every error into `{"error": {"code", "message"}}` and stamps every response with
-/// the manager version.
-struct APIMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Milliseconds of a duration, to 0.001.
+func milliseconds(_ d: Duration) -> Double {
+    ((Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15) * 1000).rounded() / 1000
+}
+
+/// A digest of the effective configuration (FNV-1a 64 of its settings in a fixed order,
+/// maps sorted), for the audit log: the same configuration gives the same digest.
+func configurationDigest(_ configuration: JobRunnerConfiguration) -> String {
+    var text = ""
+    for child in Mirror(reflecting: configuration).children {
+        let value = (child.value as? [String: String]).map { "\($0.sorted { $0.key < $1.key })" } ?? "\(child.value)"
+        text += "\(child.label ?? "")=\(value)\n"
+    }
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 {
+        hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+    }
+    return "fnv1a64:" + String(hash, radix: 16)
+}
+
+/// Turns every error into `{"error": {"code", "message"}}`, stamps every response with
+/// the manager version, and writes one audit line per call before the response goes out.
+struct APIMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
+    let audit: AuditLog
+
     static var versionHeader: HTTPField.Name { HTTPField.Name("X-Jobrunner-Version")! }
 
     func handle(
@@ -81,6 +131,7 @@ struct APIMiddleware<Context: RequestContext>: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        let started = ContinuousClock.now
         var response: Response
         do {
             response = try await next(request, context)
@@ -105,6 +156,18 @@ struct APIMiddleware<Context: RequestContext>: RouterMiddleware {
             response = APIError.response(status: .internalServerError, code: "internal", message: "internal error")
         }
         response.headers[Self.versionHeader] = ProductVersion.current
+        var fields: [String: any Sendable] = [
+            "client": context.remoteAddress?.ipAddress ?? "unknown", "method": request.method.rawValue,
+            "path": request.uri.path, "status": Int(response.status.code),
+            "latencyMs": milliseconds(ContinuousClock.now - started),
+        ]
+        let parts = request.uri.path.split(separator: "/")
+        if let location = response.headers[.location], let id = Int(location.split(separator: "/").last ?? "") {
+            fields["jobId"] = id
+        } else if let jobs = parts.firstIndex(of: "jobs"), jobs + 1 < parts.count, let id = Int(parts[jobs + 1]) {
+            fields["jobId"] = id
+        }
+        audit.record("apiCall", fields)
         return response
     }
 }

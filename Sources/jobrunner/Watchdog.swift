@@ -12,7 +12,7 @@ import Glibc
 /// server is killed first), with backoff (0.1 s doubling to 30 s, reset after 60 s of
 /// stable running) and at most `watchdog.maxRestartsPerMinute` restarts. SIGHUP restarts
 /// the server from the binary now on disk (upgrade); SIGTERM/SIGINT stop it and exit 0.
-/// Each start, restart and its cause is appended to `state/audit.jsonl`.
+/// Each start, restart and its cause is appended to the audit log (`audit.file`).
 struct Watchdog {
     let configuration: JobRunnerConfiguration
     /// The serve command line, without the executable.
@@ -28,7 +28,7 @@ struct Watchdog {
         record["time"] = Timestamp.format(Date())
         record["event"] = event
         guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
-        let path = configuration.stateDirectory + "/audit.jsonl"
+        let path = configuration.auditPath
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
         var line = [UInt8](data)

@@ -35,6 +35,13 @@ struct JobRunnerConfiguration: Sendable {
     /// Absolute paths or globs `command[0]` must match; `nil` allows any command.
     var allowedCommands: [String]? = nil
 
+    var auditFile: String? = nil
+    var auditMaxBytes = 64 << 20
+    var auditKeep = 5
+
+    /// The audit log's path: `audit.file`, or `state/audit.jsonl`.
+    var auditPath: String { auditFile ?? stateDirectory + "/audit.jsonl" }
+
     var watchdogIntervalSeconds = 1.0
     var watchdogFailuresBeforeRestart = 3
     var watchdogMaxRestartsPerMinute = 10
@@ -192,6 +199,19 @@ struct JobRunnerConfiguration: Sendable {
                 )
             }
             c.allowedCommands = list
+        },
+        Key(name: "audit.file", kind: .optionalString, summary: "audit log (JSON Lines); null = STATE/audit.jsonl") {
+            c,
+            v in
+            c.auditFile = v as? String
+        },
+        Key(name: "audit.maxBytes", kind: .int, summary: "size at which the audit log is rotated to FILE.1 … FILE.N") {
+            c,
+            v throws(ConfigurationError) in
+            c.auditMaxBytes = try within(v as! Int, 4_096...(1 << 40), "audit.maxBytes")
+        },
+        Key(name: "audit.keep", kind: .int, summary: "rotated audit files kept") { c, v throws(ConfigurationError) in
+            c.auditKeep = try within(v as! Int, 0...1_000, "audit.keep")
         },
         Key(
             name: "watchdog.intervalSeconds",

@@ -7,7 +7,7 @@ struct JobsController: Sendable {
     let supervisor: JobSupervisor
     let configuration: JobRunnerConfiguration
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/v1/jobs", use: create)
         router.get("/v1/jobs", use: list)
         router.get("/v1/jobs/{id}", use: get)
@@ -17,7 +17,7 @@ struct JobsController: Sendable {
         router.get("/jobs", use: list)
     }
 
-    @Sendable func create(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: configuration.maxBodyBytes)
@@ -35,20 +35,20 @@ struct JobsController: Sendable {
         return response
     }
 
-    static func id(_ context: BasicRequestContext) throws -> Int {
+    static func id(_ context: AppRequestContext) throws -> Int {
         guard let text = context.parameters.get("id"), let id = Int(text), id > 0 else {
             throw APIError.invalid("job id must be a positive integer")
         }
         return id
     }
 
-    @Sendable func get(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func get(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
         guard let job = await supervisor.job(id) else { throw APIError.notFound("job \(id) not found") }
         return try JSONResponse.make(job)
     }
 
-    @Sendable func cancel(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func cancel(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
         return try JSONResponse.make(try await supervisor.cancel(id))
     }
@@ -72,7 +72,7 @@ struct JobsController: Sendable {
         return id
     }
 
-    @Sendable func list(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
         let q = request.uri.queryParameters
         var query = JobSupervisor.ListQuery()
         for (key, _) in q where !["status", "name", "since", "until", "limit", "cursor"].contains(String(key)) {
@@ -113,7 +113,7 @@ struct JobsController: Sendable {
         return try JSONResponse.make(Page(jobs: jobs, nextCursor: next.map(Self.encodeCursor)))
     }
 
-    @Sendable func logs(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func logs(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
         guard await supervisor.job(id) != nil else { throw APIError.notFound("job \(id) not found") }
         let q = request.uri.queryParameters

@@ -7,7 +7,7 @@ struct SystemController: Sendable {
     let supervisor: JobSupervisor
     let configuration: JobRunnerConfiguration
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/v1/health", use: health)
         router.get("/healthCheck", use: health)
         router.get("/v1/version", use: version)
@@ -30,7 +30,7 @@ struct SystemController: Sendable {
         var problems: [String]
     }
 
-    @Sendable func health(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func health(request: Request, context: AppRequestContext) async throws -> Response {
         let h = await supervisor.health()
         var problems: [String] = []
         if let e = h.journalError { problems.append("journal: \(e)") }
@@ -57,7 +57,7 @@ struct SystemController: Sendable {
         var commit: String?
     }
 
-    @Sendable func version(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func version(request: Request, context: AppRequestContext) async throws -> Response {
         try JSONResponse.make(
             Version(
                 api: "v1",
@@ -70,7 +70,7 @@ struct SystemController: Sendable {
 
     /// The pattern suite over the live store: the JSON of `jobstats analyze --format json`.
     /// Query: `tz`, `minMatches`, `all`, `fdr`, `pattern` (repeatable).
-    @Sendable func stats(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func stats(request: Request, context: AppRequestContext) async throws -> Response {
         let q = request.uri.queryParameters
         var options = AnalysisOptions()
         if let tz = q.get("tz") {

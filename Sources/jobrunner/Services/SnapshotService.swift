@@ -13,6 +13,7 @@ import Glibc
 struct SnapshotService: Service {
     let supervisor: JobSupervisor
     let journal: Journal
+    let audit: AuditLog
     let configuration: JobRunnerConfiguration
     let logger: Logger
 
@@ -26,6 +27,7 @@ struct SnapshotService: Service {
         for await _ in ticks.cancelOnGracefulShutdown() {
             await snapshot()
         }
+        audit.record("shuttingDown", ["pid": Int(getpid())])
         await snapshot()
     }
 
@@ -52,6 +54,10 @@ struct SnapshotService: Service {
             }
             await supervisor.removeFilesOfEndedJobs(in: table)
             await supervisor.snapshotWritten(info, error: nil)
+            audit.record(
+                "snapshotWritten",
+                ["file": name, "jobs": info.recordCount, "durationMs": milliseconds(ContinuousClock.now - started)]
+            )
             logger.info(
                 "Snapshot written",
                 metadata: [
@@ -61,6 +67,7 @@ struct SnapshotService: Service {
             )
         } catch {
             await supervisor.snapshotWritten(nil, error: "\(error)")
+            audit.record("snapshotFailed", ["error": "\(error)"])
             logger.error("Snapshot failed", metadata: ["error": "\(error)"])
         }
     }

@@ -37,8 +37,12 @@ final class Journal: Service, Sendable {
     /// Serializes writes and syncs.
     private let io = Mutex(())
 
-    init(directory: String) throws {
+    /// Called after each successful sync (the audit log syncs with the journal).
+    private let onSync: (@Sendable () -> Void)?
+
+    init(directory: String, onSync: (@Sendable () -> Void)? = nil) throws {
         self.directory = directory
+        self.onSync = onSync
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let segments = Self.segments(in: directory)
         let next = (segments.last ?? 0) + 1
@@ -146,6 +150,7 @@ final class Journal: Service, Sendable {
                 failure = Failure(message: "cannot sync the journal: \(String(cString: strerror(errno)))")
             }
             state.withLock { $0.lastError = failure?.message }
+            if failure == nil { onSync?() }
             for waiter in waiters {
                 if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
             }

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+/// Every API call and every life event of the manager leaves one audit line.
+@Suite(.timeLimit(.minutes(1)))
+struct AuditTests {
+    static func lines(_ state: String) -> [[String: Any]] {
+        ((try? String(contentsOfFile: state + "/audit.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").compactMap
+        {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    @Test func callsAndLifeEventsAreAudited() async throws {
+        let server = try await TestServer()
+        let id = try await server.launch([
+            "name": "audited", "command": ["sleep", "5"], "env": ["API_KEY": "s3cr3t-value"],
+        ])
+        _ = try await server.request("GET", "/v1/jobs/\(id)")
+        _ = try await server.request("POST", "/v1/jobs/\(id)/cancel")
+        _ = try await server.request("GET", "/v1/jobs/999")
+        _ = try await server.waitForEnd(id)
+        await server.stop()
+
+        let lines = Self.lines(server.state)
+        let events = lines.compactMap { $0["event"] as? String }
+        #expect(events.first == "managerStarted")
+        #expect(events.contains("recovered"))
+        #expect(events.contains("shuttingDown"))
+        #expect(events.last == "snapshotWritten")
+        let calls = lines.filter { $0["event"] as? String == "apiCall" }
+        let post = try #require(
+            calls.first { $0["method"] as? String == "POST" && $0["path"] as? String == "/v1/jobs" }
+        )
+        #expect(post["status"] as? Int == 201)
+        #expect(post["jobId"] as? Int == id)
+        #expect(post["client"] as? String == "127.0.0.1")
+        #expect(post["latencyMs"] is Double || post["latencyMs"] is Int)
+        #expect(post["time"] is String)
+        #expect(calls.contains { $0["path"] as? String == "/v1/jobs/\(id)/cancel" && $0["status"] as? Int == 200 })
+        #expect(calls.contains { $0["path"] as? String == "/v1/jobs/999" && $0["status"] as? Int == 404 })
+        let started = try #require(lines.first)
+        #expect((started["configDigest"] as? String)?.hasPrefix("fnv1a64:") == true)
+        let text = try String(contentsOfFile: server.state + "/audit.jsonl", encoding: .utf8)
+        #expect(!text.contains("s3cr3t-value"), "env values never appear in the audit log")
+    }
+}
