@@ -44,4 +44,18 @@ struct AuditTests {
         let text = try String(contentsOfFile: server.state + "/audit.jsonl", encoding: .utf8)
         #expect(!text.contains("s3cr3t-value"), "env values never appear in the audit log")
     }
+
+    @Test func theLogRotatesAtItsSizeLimit() async throws {
+        let server = try await TestServer(settings: ["audit.maxBytes": "4096", "audit.keep": "2"])
+        for _ in 0..<120 { _ = try await server.request("GET", "/v1/health") }
+        await server.stop()
+        let files = try FileManager.default.contentsOfDirectory(atPath: server.state).filter {
+            $0.hasPrefix("audit.jsonl")
+        }
+        #expect(Set(files) == ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2"])
+        for file in files {
+            let size = try FileManager.default.attributesOfItem(atPath: server.state + "/" + file)[.size] as! Int
+            #expect(size <= 4096)
+        }
+    }
 }
