@@ -21,8 +21,7 @@ final class AuditLog: Sendable {
         self.maxBytes = maxBytes
         self.keep = keep
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        var st = stat()
-        let size = fd >= 0 && fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+        let size = fd >= 0 ? max(0, Int(lseek(fd, 0, SEEK_END))) : 0
         state = Mutex((fd, size))
     }
 
