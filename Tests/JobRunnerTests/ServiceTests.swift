@@ -327,6 +327,54 @@ struct RecoveryTests {
         await server.stop()
     }
 
+    @Test func aTornJournalTailIsIgnored() async throws {
+        let server = try await TestServer()
+        var ids: [Int] = []
+        for i in 0..<3 {
+            ids.append(try await server.launch(["name": "j\(i)", "command": ["/bin/true"], "retries": 0]))
+        }
+        for id in ids { _ = try await server.waitForEnd(id) }
+        try await Task.sleep(for: .milliseconds(200))  // the final records' lazy sync
+        kill(await server.process.processIdentifier, SIGKILL)  // no shutdown snapshot
+        await server.process.waitUntilExit()
+        let journal = server.state + "/journal"
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: journal).sorted().last)
+        let handle = try #require(FileHandle(forWritingAtPath: journal + "/" + segment))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"id":4,"name":"torn","comm"#.utf8))  // a crash in the middle of a line
+        try handle.close()
+        try await server.restart()
+        for id in ids { #expect(try await server.job(id).status == .succeeded) }
+        #expect(try await server.request("GET", "/v1/jobs/4").status == 404)
+        #expect(try await server.launch(["name": "next", "command": ["/bin/true"]]) == 4)
+        await server.stop()
+    }
+
+    @Test func aCorruptNewestSnapshotIsSetAsideAndThePreviousUsed() async throws {
+        let server = try await TestServer()
+        let first = try await server.launch(["name": "first", "command": ["/bin/true"], "retries": 0])
+        _ = try await server.waitForEnd(first)
+        try await server.restart()  // snapshot 1 holds `first`
+        let second = try await server.launch(["name": "second", "command": ["/bin/true"], "retries": 0])
+        _ = try await server.waitForEnd(second)
+        await server.stop()  // snapshot 2 holds both
+        let directory = server.state + "/snapshots"
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasSuffix(".jrsnap")
+        }.sorted()
+        #expect(snapshots.count >= 2)
+        let newest = directory + "/" + snapshots.last!
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
+        bytes[bytes.count - 20] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: newest))
+        try await server.restart()
+        #expect(FileManager.default.fileExists(atPath: newest + ".corrupt"))
+        #expect(try await server.job(first).status == .succeeded, "the previous snapshot was used")
+        let health = try await server.request("GET", "/v1/health")
+        #expect(health.status == 200)
+        await server.stop()
+    }
+
     private func getppidOf(_ pid: Int32) -> Int32? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
