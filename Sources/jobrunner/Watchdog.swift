@@ -24,17 +24,7 @@ struct Watchdog {
     private static let pending = Mutex(Signal.none)
 
     private func audit(_ event: String, _ fields: [String: String] = [:]) {
-        var record = fields
-        record["time"] = Timestamp.format(Date())
-        record["event"] = event
-        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
-        let path = configuration.auditPath
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        var line = [UInt8](data)
-        line.append(10)
-        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
+        AuditLog.append(event, fields, toPath: configuration.auditPath)
     }
 
     private func spawn() -> pid_t? {

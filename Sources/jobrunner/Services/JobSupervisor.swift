@@ -552,7 +552,8 @@ actor JobSupervisor {
     func health() -> Health {
         Health(
             running: running.count,
-            pending: jobs.lazy.filter { $0.status == .pending }.count,
+            // From the queues, not a scan of the whole history: health is polled often.
+            pending: (pending[pendingHead...] + delayed).lazy.filter { self.jobs[$0 - 1].status == .pending }.count,
             jobs: jobs.count,
             journalError: journal.lastError,
             lastSnapshot: lastSnapshot,

@@ -27,8 +27,8 @@ final class AuditLog: Sendable {
 
     deinit { state.withLock { if $0.fd >= 0 { close($0.fd) } } }
 
-    /// Appends one event with `fields` (strings, numbers, booleans) and the time.
-    func record(_ event: String, _ fields: [String: any Sendable] = [:]) {
+    /// One audit line (with its newline): `fields`, the event and the time, keys sorted.
+    static func line(_ event: String, _ fields: [String: any Sendable]) -> Data? {
         var object: [String: Any] = fields
         object["time"] = Timestamp.format(Date())
         object["event"] = event
@@ -37,8 +37,24 @@ final class AuditLog: Sendable {
                 withJSONObject: object,
                 options: [.sortedKeys, .withoutEscapingSlashes]
             )
-        else { return }
+        else { return nil }
         line.append(10)
+        return line
+    }
+
+    /// Appends one line to the file at `path` by name, without holding it open or rotating
+    /// it: for the watchdog, a second writer of the server's log, which rotates it.
+    static func append(_ event: String, _ fields: [String: any Sendable] = [:], toPath path: String) {
+        guard let line = line(event, fields) else { return }
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    /// Appends one event with `fields` (strings, numbers, booleans) and the time.
+    func record(_ event: String, _ fields: [String: any Sendable] = [:]) {
+        guard let line = Self.line(event, fields) else { return }
         state.withLock { s in
             if s.size + line.count > maxBytes { rotate(&s) }
             guard s.fd >= 0 else { return }
