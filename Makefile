@@ -25,6 +25,9 @@ test: deps lint
 
 lint:
 	$(SWIFT) format lint --strict $(SWIFT_FILES)
+	@if python3 -c 'import openapi_spec_validator' 2>/dev/null; then \
+		python3 -m openapi_spec_validator openapi.yaml; \
+	else echo "openapi-spec-validator not installed (pip): openapi.yaml not checked against OpenAPI 3.1"; fi
 
 format:
 	$(SWIFT) format format -i $(SWIFT_FILES)

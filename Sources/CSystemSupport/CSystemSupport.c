@@ -1,6 +1,14 @@
 #define _GNU_SOURCE
 #include "CSystemSupport.h"
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
@@ -48,3 +56,87 @@ int csys_wifexited(int status) { return WIFEXITED(status); }
 int csys_wexitstatus(int status) { return WEXITSTATUS(status); }
 int csys_wifsignaled(int status) { return WIFSIGNALED(status); }
 int csys_wtermsig(int status) { return WTERMSIG(status); }
+
+int csys_parse_ip(const char *text, unsigned char out[16]) {
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, text, &v4) == 1) {
+        memset(out, 0, 10);
+        out[10] = 0xff;
+        out[11] = 0xff;
+        memcpy(out + 12, &v4, 4);
+        return 4;
+    }
+    if (inet_pton(AF_INET6, text, &v6) == 1) {
+        memcpy(out, &v6, 16);
+        return 6;
+    }
+    return 0;
+}
+
+int csys_lookup_user(const char *name, unsigned int *uid, unsigned int *gid, unsigned int *groups, int max_groups) {
+    struct passwd *pw = getpwnam(name);
+    if (!pw) {
+        char *end = NULL;
+        unsigned long n = strtoul(name, &end, 10);
+        if (end && *end == 0 && *name) pw = getpwuid((uid_t)n);
+    }
+    if (!pw) return -1;
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    gid_t list[1024];
+    int count = 1024;
+    if (getgrouplist(pw->pw_name, pw->pw_gid, list, &count) < 0) count = 0;
+    if (count > max_groups) count = max_groups;
+    for (int i = 0; i < count; i++) groups[i] = list[i];
+    return count;
+}
+
+static int fill_address(const char *text, int port, struct sockaddr_storage *out, socklen_t *length) {
+    memset(out, 0, sizeof *out);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((unsigned short)port);
+        *length = sizeof *v4;
+        return AF_INET;
+    }
+    if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((unsigned short)port);
+        *length = sizeof *v6;
+        return AF_INET6;
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+int csys_tcp_connect(const char *source, const char *host, int port, int timeout_ms) {
+    struct sockaddr_storage to, from;
+    socklen_t to_length, from_length;
+    int family = fill_address(host, port, &to, &to_length);
+    if (family < 0) return -1;
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (timeout_ms > 0) {
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+    if (source) {
+        if (fill_address(source, 0, &from, &from_length) < 0 || bind(fd, (struct sockaddr *)&from, from_length) != 0) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+    }
+    if (connect(fd, (struct sockaddr *)&to, to_length) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}

@@ -10,9 +10,21 @@ import Glibc
 #endif
 
 /// Builds the service: recovers the history, then wires the supervisor, the journal, the
-/// snapshots and the HTTP API.
-func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+/// snapshots and the HTTP API. `routes` receives every route the router serves.
+func buildApplication(
+    configuration: JobRunnerConfiguration,
+    logger: Logger,
+    routes: ((([String]) -> Void))? = nil
+) async throws -> some ApplicationProtocol {
     let state = configuration.stateDirectory
+    let tokens: TokenAuthority?
+    do {
+        tokens = try configuration.tokensFile.map { path throws(TokensFile.LoadError) in try TokenAuthority(path: path)
+        }
+    } catch {
+        throw ConfigurationError(key: "security.tokensFile", "cannot be used: \(error)")
+    }
+    let runAs = try configuration.runAsUser.map { try RunAsUser.resolve($0) }
     for sub in ["journal", "snapshots", "logs", "run", "specs"] {
         try FileManager.default.createDirectory(atPath: "\(state)/\(sub)", withIntermediateDirectories: true)
     }
@@ -37,7 +49,12 @@ func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) asy
     let reaper = Reaper()
     let supervisor = JobSupervisor(
         configuration: configuration,
-        launcher: ShimLauncher(shimPath: shim, stateDirectory: state),
+        launcher: ShimLauncher(
+            shimPath: shim,
+            stateDirectory: state,
+            maxLogBytes: configuration.maxLogBytes,
+            runAs: runAs
+        ),
         journal: journal,
         reaper: reaper,
         logger: logger
@@ -62,9 +79,18 @@ func buildApplication(configuration: JobRunnerConfiguration, logger: Logger) asy
     )
 
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: APIMiddleware(audit: audit))
-    JobsController(supervisor: supervisor, configuration: configuration).addRoutes(to: router)
-    SystemController(supervisor: supervisor, configuration: configuration).addRoutes(to: router)
+    router.add(
+        middleware: APIMiddleware(
+            audit: audit,
+            clients: ClientAllowList(networks: configuration.allowedClients?.compactMap(IPNetwork.init)),
+            tokens: tokens
+        )
+    )
+    router.add(middleware: MetricsMiddleware())
+    let recorder = RouteRecorder(router: router)
+    JobsController(supervisor: supervisor, configuration: configuration).addRoutes(to: recorder)
+    SystemController(supervisor: supervisor, configuration: configuration).addRoutes(to: recorder)
+    routes?(recorder.routes)
 
     let addressFile = "\(state)/jobrunner.addr"
     return Application(
@@ -119,24 +145,58 @@ func configurationDigest(_ configuration: JobRunnerConfiguration) -> String {
     return "fnv1a64:" + String(hash, radix: 16)
 }
 
-/// Turns every error into `{"error": {"code", "message"}}`, stamps every response with
-/// the manager version, and writes one audit line per call before the response goes out.
-struct APIMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
+/// Records the routes the controllers register (for `jobrunner serve --list-routes` and the
+/// test that keeps `openapi.yaml` in step with the router).
+final class RouteRecorder {
+    let router: Router<AppRequestContext>
+    private(set) var routes: [String] = []
+
+    init(router: Router<AppRequestContext>) { self.router = router }
+
+    typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
+
+    func get(_ path: RouterPath, use handler: @escaping Handler) {
+        routes.append("GET \(path)")
+        router.get(path, use: handler)
+    }
+
+    func post(_ path: RouterPath, use handler: @escaping Handler) {
+        routes.append("POST \(path)")
+        router.post(path, use: handler)
+    }
+}
+
+/// Access control, errors and audit, for every call:
+/// - a peer outside `security.allowedClients` gets 403 before its body is read;
+/// - with `security.tokensFile`, every call but the open ones (health, the OpenAPI
+///   document) needs `Authorization: Bearer TOKEN` whose scope covers it (GET: `read`,
+///   POST: `launch`): 401 without a valid token, 403 when its scope does not cover the call;
+/// - every error becomes `{"error": {"code", "message"}}`;
+/// - every response carries `X-Jobrunner-Version`;
+/// - one audit line per call (client, token id, method, path, status, job id, latency) is
+///   written before the response goes out.
+struct APIMiddleware: RouterMiddleware {
     let audit: AuditLog
+    let clients: ClientAllowList
+    let tokens: TokenAuthority?
 
     static var versionHeader: HTTPField.Name { HTTPField.Name("X-Jobrunner-Version")! }
+    static let openPaths: Set<String> = ["/v1/health", "/healthCheck", "/openapi.yaml"]
 
     func handle(
         _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
+        context: AppRequestContext,
+        next: (Request, AppRequestContext) async throws -> Response
     ) async throws -> Response {
         let started = ContinuousClock.now
+        var context = context
         var response: Response
         do {
+            try authorize(request, &context)
             response = try await next(request, context)
         } catch let error as APIError {
             response = APIError.response(status: error.status, code: error.code, message: error.message)
+            if error.status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer realm=\"jobrunner\"" }
         } catch let error as HTTPError {
             let code: String
             switch error.status {
@@ -158,6 +218,7 @@ struct APIMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
         response.headers[Self.versionHeader] = ProductVersion.current
         var fields: [String: any Sendable] = [
             "client": context.remoteAddress?.ipAddress ?? "unknown", "method": request.method.rawValue,
+            "tokenId": context.tokenID ?? NSNull(),
             "path": request.uri.path, "status": Int(response.status.code),
             "latencyMs": milliseconds(ContinuousClock.now - started),
         ]
@@ -169,5 +230,43 @@ struct APIMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
         }
         audit.record("apiCall", fields)
         return response
+    }
+
+    /// Throws the 403 or 401 of a call that may not go on; notes the token id in `context`.
+    private func authorize(_ request: Request, _ context: inout AppRequestContext) throws {
+        guard clients.allows(context.remoteAddress?.ipAddress) else {
+            throw APIError(
+                .forbidden,
+                "clientNotAllowed",
+                "client \(context.remoteAddress?.ipAddress ?? "unknown") is not in security.allowedClients"
+            )
+        }
+        guard let tokens else { return }
+        let scope: TokenScope = request.method == .get || request.method == .head ? .read : .launch
+        let verdict = tokens.check(authorization: request.headers[.authorization], needs: scope)
+        switch verdict {
+        case .allowed(let id):
+            context.tokenID = id
+            context.mayRead = true
+            return
+        case .outOfScope(let id):
+            context.tokenID = id
+            context.mayRead = scope == .launch
+        case .missing, .unknown:
+            context.mayRead = false
+        }
+        if Self.openPaths.contains(request.uri.path) { return }
+        switch verdict {
+        case .missing:
+            throw APIError(.unauthorized, "unauthorized", "this call needs an Authorization: Bearer token")
+        case .unknown:
+            throw APIError(.unauthorized, "unauthorized", "the bearer token is not valid")
+        default:
+            throw APIError(
+                .forbidden,
+                "forbidden",
+                "the token '\(context.tokenID ?? "")' has no '\(scope.rawValue)' scope, which \(request.method) needs"
+            )
+        }
     }
 }

@@ -1,9 +1,15 @@
 // jobshim: the parent of one job. It outlives the manager so that a manager crash or
 // upgrade never kills or loses a job (the containerd-shim / conmon pattern).
 //
-//   jobshim STATE_DIR ID CWD -- COMMAND [ARG...]
+//   jobshim STATE_DIR ID CWD [--max-log-bytes N] [--uid U --gid G --groups G1,G2] -- COMMAND [ARG...]
 //
-// CWD "-" keeps the current directory. The job gets the shim's environment (the manager
+// CWD "-" keeps the current directory. With --uid/--gid/--groups the job drops to that
+// user and its groups before exec (the shim itself keeps its user, to write the records).
+// With --max-log-bytes the job's stdout and stderr are pipes the shim copies into the
+// files, keeping the newest bytes: when a file would pass N bytes it is rewritten with a
+// first line noting how many earlier bytes were dropped, then its last N/2 bytes.
+// Output written after the job's own process exited (by a child it left behind) is not
+// kept in that mode. Without it the job writes straight to the files. The job gets the shim's environment (the manager
 // builds it), stdin from /dev/null, stdout/stderr appended to STATE_DIR/logs/ID.out|.err,
 // a new session (it leads its own process group), default signal dispositions and an
 // empty signal mask. SIGTERM, SIGINT and SIGHUP sent to the shim are forwarded to the
@@ -22,7 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -76,15 +85,116 @@ static int write_all(int fd, const char *data, size_t len) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    if (argc < 6 || strcmp(argv[4], "--") != 0) {
-        fprintf(stderr, "usage: jobshim STATE_DIR ID CWD -- COMMAND [ARG...]\n");
-        return 2;
+// One captured stream (--max-log-bytes): the pipe the job writes, the file it goes to.
+struct stream {
+    int src, dst;
+    long long size, header, dropped;
+    const char *path;
+};
+
+// Rewrites the file as: a note of the dropped bytes, then its newest `keep_from_file` bytes.
+static void compact(struct stream *s, long long keep_from_file, long long also_dropped) {
+    long long data = s->size - s->header;
+    if (keep_from_file > data) keep_from_file = data;
+    s->dropped += data - keep_from_file + also_dropped;
+    char tmp_path[4200];
+    snprintf(tmp_path, sizeof tmp_path, "%s.cut", s->path);
+    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {  // cannot make the copy: start the file again rather than grow it
+        if (ftruncate(s->dst, 0) == 0) s->size = s->header = 0;
+        return;
     }
+    char note[200];
+    int n = snprintf(note, sizeof note, "[jobrunner: %lld earlier bytes dropped (jobs.maxLogBytes)]\n", s->dropped);
+    write_all(fd, note, (size_t)n);
+    loff_t from = s->size - keep_from_file;
+    long long left = keep_from_file;
+    while (left > 0) {
+        ssize_t c = copy_file_range(s->dst, &from, fd, NULL, (size_t)left, 0);
+        if (c <= 0) {
+            if (c < 0 && errno == EINTR) continue;
+            break;
+        }
+        left -= c;
+    }
+    rename(tmp_path, s->path);
+    close(s->dst);
+    s->dst = fd;
+    s->header = n;
+    s->size = n + (keep_from_file - left);
+}
+
+static void capped_write(struct stream *s, const char *buf, size_t n, long long cap) {
+    if (s->size + (long long)n > cap) {
+        long long keep = cap / 2;
+        if ((long long)n >= keep) {
+            compact(s, 0, (long long)n - keep);
+            buf += n - (size_t)keep;
+            n = (size_t)keep;
+        } else {
+            compact(s, keep - (long long)n, 0);
+        }
+    }
+    if (write_all(s->dst, buf, n) == 0) s->size += (long long)n;
+}
+
+// Reads what the pipe holds now into the file; returns 0 at end of file.
+static int pump(struct stream *s, long long cap) {
+    static char buf[65536];
+    for (;;) {
+        ssize_t n = read(s->src, buf, sizeof buf);
+        if (n > 0) {
+            capped_write(s, buf, (size_t)n, cap);
+            continue;
+        }
+        if (n == 0) return 0;
+        if (errno == EINTR) continue;
+        return errno == EAGAIN ? 1 : 0;
+    }
+}
+
+static int usage(void) {
+    fprintf(stderr,
+        "usage: jobshim STATE_DIR ID CWD [--max-log-bytes N] [--uid U --gid G --groups G1,G2] -- COMMAND [ARG...]\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 6) return usage();
     const char *state = argv[1];
     const char *id = argv[2];
     const char *cwd = argv[3];
-    char **command = argv + 5;
+    long long max_log = 0;
+    int drop_user = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    gid_t groups[256];
+    int ngroups = 0;
+    int a = 4;
+    while (a < argc && strcmp(argv[a], "--") != 0) {
+        if (a + 1 >= argc) return usage();
+        const char *value = argv[a + 1];
+        if (strcmp(argv[a], "--max-log-bytes") == 0) {
+            max_log = atoll(value);
+        } else if (strcmp(argv[a], "--uid") == 0) {
+            uid = (uid_t)strtoul(value, NULL, 10);
+            drop_user = 1;
+        } else if (strcmp(argv[a], "--gid") == 0) {
+            gid = (gid_t)strtoul(value, NULL, 10);
+        } else if (strcmp(argv[a], "--groups") == 0) {
+            for (const char *p = value; *p && ngroups < 256;) {
+                char *end;
+                groups[ngroups++] = (gid_t)strtoul(p, &end, 10);
+                p = *end == ',' ? end + 1 : end;
+                if (end == p && *p) break;
+            }
+        } else {
+            return usage();
+        }
+        a += 2;
+    }
+    if (a + 1 >= argc) return usage();
+    char **command = argv + a + 1;
 
     char out_path[4096], err_path[4096], run_path[4096];
     snprintf(out_path, sizeof out_path, "%s/logs/%s.out", state, id);
@@ -94,6 +204,17 @@ int main(int argc, char **argv) {
 
     int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     int err = open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    struct stream streams[2] = {{-1, out, 0, 0, 0, out_path}, {-1, err, 0, 0, 0, err_path}};
+    int job_out = out, job_err = err;
+    if (max_log > 0) {
+        int p[2];
+        for (int i = 0; i < 2; i++) {
+            if (streams[i].dst < 0 || pipe2(p, O_CLOEXEC) != 0) continue;
+            streams[i].src = p[0];
+            streams[i].size = lseek(streams[i].dst, 0, SEEK_END);
+            if (i == 0) job_out = p[1]; else job_err = p[1];
+        }
+    }
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) report[0] = report[1] = -1;
@@ -119,15 +240,18 @@ int main(int argc, char **argv) {
     if (pid == 0) {
         setsid();
         if (devnull >= 0) dup2(devnull, 0);
-        if (out >= 0) dup2(out, 1);
-        if (err >= 0) dup2(err, 2);
+        if (job_out >= 0) dup2(job_out, 1);
+        if (job_err >= 0) dup2(job_err, 2);
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
         for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
         sigprocmask(SIG_SETMASK, &empty, NULL);
-        int failure[2] = {0, 0};  // stage (1 chdir, 2 exec), errno
-        if (strcmp(cwd, "-") != 0 && chdir(cwd) != 0) {
+        int failure[2] = {0, 0};  // stage (1 chdir, 2 exec, 3 user), errno
+        if (drop_user && (setgroups((size_t)ngroups, groups) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) {
+            failure[0] = 3;
+            failure[1] = errno;
+        } else if (strcmp(cwd, "-") != 0 && chdir(cwd) != 0) {
             failure[0] = 1;
             failure[1] = errno;
         } else {
@@ -144,6 +268,8 @@ int main(int argc, char **argv) {
     int spawn_errno = 0;
     if (pid < 0) spawn_errno = errno;
     if (report[1] >= 0) close(report[1]);
+    if (job_out != out) close(job_out);
+    if (job_err != err) close(job_err);
 
     char line[1024];
     if (pid > 0) {
@@ -160,10 +286,59 @@ int main(int argc, char **argv) {
         do { n = read(report[0], failure, sizeof failure); } while (n < 0 && errno == EINTR);
         if (n == (ssize_t)sizeof failure) {
             exec_errno = failure[1];
-            exec_stage = failure[0] == 1 ? "chdir" : "exec";
+            exec_stage = failure[0] == 1 ? "chdir" : failure[0] == 3 ? "setuid" : "exec";
         }
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
+
+    // --max-log-bytes: copy the pipes into the files until the job exits (pidfd) or both close.
+    if (pid > 0 && max_log > 0) {
+        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        for (int i = 0; i < 2; i++)
+            if (streams[i].src >= 0) fcntl(streams[i].src, F_SETFL, O_NONBLOCK);
+        int exited = 0;
+        while (!exited && (streams[0].src >= 0 || streams[1].src >= 0)) {
+            struct pollfd fds[3];
+            int index[3], n = 0;
+            for (int i = 0; i < 2; i++) {
+                if (streams[i].src < 0) continue;
+                fds[n].fd = streams[i].src;
+                fds[n].events = POLLIN;
+                index[n++] = i;
+            }
+            if (pidfd >= 0) {
+                fds[n].fd = pidfd;
+                fds[n].events = POLLIN;
+                index[n++] = -1;
+            }
+            int r = poll(fds, (nfds_t)n, pidfd >= 0 ? -1 : 200);
+            if (r < 0 && errno != EINTR) break;
+            for (int k = 0; k < n && r > 0; k++) {
+                if (!fds[k].revents) continue;
+                if (index[k] < 0) {
+                    exited = 1;
+                    continue;
+                }
+                struct stream *s = &streams[index[k]];
+                if (!pump(s, max_log)) {
+                    close(s->src);
+                    s->src = -1;
+                }
+            }
+            if (pidfd < 0) {
+                siginfo_t info;
+                memset(&info, 0, sizeof info);
+                if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) exited = 1;
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            if (streams[i].src >= 0) {
+                pump(&streams[i], max_log);
+                close(streams[i].src);
+            }
+        }
+        if (pidfd >= 0) close(pidfd);
+    }
 
     int status = 0;
     struct rusage ru;

@@ -1,3 +1,4 @@
+import CSystemSupport
 import Foundation
 import JobModel
 
@@ -95,10 +96,16 @@ actor TestServer {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    func request(_ method: String, _ path: String, body: Data? = nil) async throws -> Reply {
+    func request(
+        _ method: String,
+        _ path: String,
+        body: Data? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> Reply {
         var request = URLRequest(url: URL(string: path, relativeTo: base)!)
         request.httpMethod = method
         request.httpBody = body
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse
@@ -135,6 +142,48 @@ actor TestServer {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestFailure("job \(id) did not end within \(seconds) s")
+    }
+}
+
+/// A raw HTTP/1.1 exchange over one TCP connection, from a chosen local address.
+struct RawHTTP {
+    /// Connects from `source` (nil: any) to the server's address, with a 10 s timeout.
+    static func connect(source: String?, to base: URL) throws -> Int32 {
+        let fd = csys_tcp_connect(source, base.host!, Int32(base.port!), 10_000)
+        guard fd >= 0 else { throw TestFailure("connect from \(source ?? "any"): errno \(errno)") }
+        return fd
+    }
+
+    static func send(_ fd: Int32, _ text: String) throws {
+        let bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw TestFailure("write failed: errno \(errno)") }
+            done += n
+        }
+    }
+
+    /// Reads one response (headers and a Content-Length body): status and body.
+    static func receive(_ fd: Int32) throws -> (status: Int, head: String, body: String) {
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            if let end = data.firstRange(of: Array("\r\n\r\n".utf8)) {
+                let head = String(decoding: data[..<end.lowerBound], as: UTF8.self)
+                let length =
+                    head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+                if data.count - end.upperBound >= length {
+                    let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+                    let body = String(decoding: data[end.upperBound..<(end.upperBound + length)], as: UTF8.self)
+                    return (status, head, body)
+                }
+            }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw TestFailure("connection closed or timed out after \(data.count) bytes") }
+            data += buffer[..<n]
+        }
     }
 }
 

@@ -25,4 +25,17 @@ int csys_wexitstatus(int status);
 int csys_wifsignaled(int status);
 int csys_wtermsig(int status);
 
+/// Parses an IPv4 or IPv6 address. Writes 16 bytes to `out` (IPv4 as IPv4-mapped IPv6,
+/// ::ffff:a.b.c.d) and returns 4 or 6, or 0 when `text` is not an address.
+int csys_parse_ip(const char *text, unsigned char out[16]);
+
+/// Resolves a user name (or a decimal uid) to its uid, primary gid and supplementary
+/// groups (at most `max_groups`). Returns the number of groups, or -1 if there is no such user.
+int csys_lookup_user(const char *name, unsigned int *uid, unsigned int *gid, unsigned int *groups, int max_groups);
+
+/// Opens a TCP connection to `host`:`port` (numeric IPv4 or IPv6) from the local address
+/// `source` (NULL: any), with send and receive timeouts of `timeout_ms`. Returns the
+/// descriptor, or -1 with errno.
+int csys_tcp_connect(const char *source, const char *host, int port, int timeout_ms);
+
 #endif

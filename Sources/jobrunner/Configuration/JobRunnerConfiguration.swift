@@ -35,6 +35,17 @@ struct JobRunnerConfiguration: Sendable {
     /// Absolute paths or globs `command[0]` must match; `nil` allows any command.
     var allowedCommands: [String]? = nil
 
+    /// `jobs.runAsUser`: the user (name or uid) jobs run as; the service must be root.
+    var runAsUser: String? = nil
+    /// `jobs.maxLogBytes`: each of a job's stdout and stderr files keeps at most this many
+    /// bytes (the newest); `nil` = unlimited.
+    var maxLogBytes: Int? = 64 << 20
+
+    /// CIDR networks whose peers may call the API (`nil` = any peer).
+    var allowedClients: [String]? = ["127.0.0.0/8", "::1/128"]
+    /// The tokens file; when set every call but the health check needs a bearer token.
+    var tokensFile: String? = nil
+
     var auditFile: String? = nil
     var auditMaxBytes = 64 << 20
     var auditKeep = 5
@@ -199,6 +210,52 @@ struct JobRunnerConfiguration: Sendable {
                 )
             }
             c.allowedCommands = list
+        },
+        Key(
+            name: "jobs.runAsUser",
+            kind: .optionalString,
+            summary:
+                "user (name or uid) jobs run as, with its groups; needs the service to run as root; null = the service's user"
+        ) { c, v throws(ConfigurationError) in
+            if let name = v as? String, name.isEmpty {
+                throw ConfigurationError(key: "jobs.runAsUser", "must be a user name or uid, or null")
+            }
+            c.runAsUser = v as? String
+        },
+        Key(
+            name: "jobs.maxLogBytes",
+            kind: .optionalInt,
+            summary: "bytes kept of each job's stdout and stderr (the newest; a note marks the cut); null = unlimited"
+        ) { c, v throws(ConfigurationError) in
+            if let n = v as? Int {
+                c.maxLogBytes = try within(n, 4_096...(1 << 50), "jobs.maxLogBytes")
+            } else {
+                c.maxLogBytes = nil
+            }
+        },
+        Key(
+            name: "security.allowedClients",
+            kind: .optionalStringList,
+            summary: "CIDR networks (IPv4, IPv6) allowed to call the API, others get 403; null = any"
+        ) { c, v throws(ConfigurationError) in
+            guard let list = v as? [String] else {
+                c.allowedClients = nil
+                return
+            }
+            for entry in list where IPNetwork(entry) == nil {
+                throw ConfigurationError(
+                    key: "security.allowedClients",
+                    "entries must be addresses or CIDR networks such as 10.0.0.0/8 or ::1/128, not '\(entry)'"
+                )
+            }
+            c.allowedClients = list
+        },
+        Key(
+            name: "security.tokensFile",
+            kind: .optionalString,
+            summary: "bearer tokens file (`jobrunner token add`); null = no tokens needed"
+        ) { c, v in
+            c.tokensFile = v as? String
         },
         Key(name: "audit.file", kind: .optionalString, summary: "audit log (JSON Lines); null = STATE/audit.jsonl") {
             c,

@@ -67,8 +67,9 @@ struct JobRequest: Sendable {
 
         guard let nameValue = body["name"] else { throw .invalid("'name' is required") }
         let name = try text(nameValue, "name")
-        guard Job.isValidName(name) else {
-            throw .invalid("'name' must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+        // The first character a letter or digit: no ".", "..", "-rf" look-alikes.
+        guard Job.isValidName(name), name.first.map({ $0.isASCII && ($0.isLetter || $0.isNumber) }) == true else {
+            throw .invalid("'name' must be 1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit")
         }
         guard let commandValue = body["command"] else { throw .invalid("'command' is required") }
         guard let list = commandValue as? [Any] else { throw .invalid("'command' must be a list of strings") }

@@ -1,18 +1,47 @@
 import Foundation
 import Hummingbird
 import JobModel
+import NIOCore
 
 /// Health, version and stats.
 struct SystemController: Sendable {
     let supervisor: JobSupervisor
     let configuration: JobRunnerConfiguration
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    func addRoutes(to router: RouteRecorder) {
         router.get("/v1/health", use: health)
         router.get("/healthCheck", use: health)
         router.get("/v1/version", use: version)
         router.get("/v1/stats", use: stats)
         router.get("/stats", use: stats)
+        router.get("/metrics", use: metrics)
+        router.get("/openapi.yaml", use: openAPI)
+    }
+
+    /// Prometheus text format; the job gauges are read from the supervisor at each scrape.
+    @Sendable func metrics(request: Request, context: AppRequestContext) async throws -> Response {
+        let h = await supervisor.health()
+        ServiceMetrics.setJobCounts(running: h.running, pending: h.pending, history: h.jobs)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: ServiceMetrics.render()))
+        )
+    }
+
+    /// The OpenAPI 3.1 document of this API (the repository's `openapi.yaml`).
+    @Sendable func openAPI(request: Request, context: AppRequestContext) async throws -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/yaml; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml))
+        )
+    }
+
+    /// What an unauthenticated caller sees when tokens are required: status and version only.
+    struct BriefHealth: Encodable {
+        var status: String
+        var version: String
     }
 
     struct Health: Encodable {
@@ -35,6 +64,11 @@ struct SystemController: Sendable {
         var problems: [String] = []
         if let e = h.journalError { problems.append("journal: \(e)") }
         if let e = h.lastSnapshotError { problems.append("snapshot: \(e)") }
+        if !context.mayRead {
+            return try JSONResponse.make(
+                BriefHealth(status: problems.isEmpty ? "ok" : "degraded", version: ProductVersion.current)
+            )
+        }
         let body = Health(
             status: problems.isEmpty ? "ok" : "degraded",
             version: ProductVersion.current,

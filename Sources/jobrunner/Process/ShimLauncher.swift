@@ -10,6 +10,10 @@ import Glibc
 struct ShimLauncher: Sendable {
     let shimPath: String
     let stateDirectory: String
+    /// `jobs.maxLogBytes`: the shim keeps at most this many bytes of each stream.
+    var maxLogBytes: Int? = nil
+    /// `jobs.runAsUser`: the shim drops the job to this user and its groups before exec.
+    var runAs: RunAsUser? = nil
 
     /// Finds `jobshim`: the configured path, else next to this executable.
     static func locateShim(configured: String?) throws -> String {
@@ -41,7 +45,15 @@ struct ShimLauncher: Sendable {
 
     /// Spawns the shim of job `id`; returns the shim's pid.
     func launch(id: Int, command: [String], cwd: String?, environment: [String: String]) throws(SpawnError) -> pid_t {
-        let arguments = [shimPath, stateDirectory, String(id), cwd ?? "-", "--"] + command
+        var arguments = [shimPath, stateDirectory, String(id), cwd ?? "-"]
+        if let maxLogBytes { arguments += ["--max-log-bytes", String(maxLogBytes)] }
+        if let runAs {
+            arguments += [
+                "--uid", String(runAs.uid), "--gid", String(runAs.gid),
+                "--groups", runAs.groups.map(String.init).joined(separator: ","),
+            ]
+        }
+        arguments += ["--"] + command
         let env = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let rc = withCStrings(arguments) { argv in
@@ -60,4 +72,28 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
     pointers.append(nil)
     defer { for p in pointers { free(p) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// `jobs.runAsUser` resolved at start-up: the ids the shim switches to.
+struct RunAsUser: Sendable {
+    var name: String
+    var uid: UInt32
+    var gid: UInt32
+    var groups: [UInt32]
+
+    /// Looks the user up (a name or a uid); the service must be root unless it is that user.
+    static func resolve(_ name: String) throws -> RunAsUser {
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+        var groups = [UInt32](repeating: 0, count: 256)
+        let count = groups.withUnsafeMutableBufferPointer { csys_lookup_user(name, &uid, &gid, $0.baseAddress, 256) }
+        guard count >= 0 else { throw ConfigurationError(key: "jobs.runAsUser", "names no user: '\(name)'") }
+        guard geteuid() == 0 || geteuid() == uid else {
+            throw ConfigurationError(
+                key: "jobs.runAsUser",
+                "needs the service to run as root (it runs as uid \(geteuid())) to switch jobs to '\(name)'"
+            )
+        }
+        return RunAsUser(name: name, uid: uid, gid: gid, groups: Array(groups.prefix(Int(count))))
+    }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import JobModel
 import Logging
@@ -160,6 +161,7 @@ actor JobSupervisor {
         jobs[id - 1].status = .lost
         jobs[id - 1].reason = reason
         jobs[id - 1].endedAt = jobs[id - 1].endedAt ?? Timestamp.quantized(Date())
+        ServiceMetrics.finished(.lost, durationSeconds: nil)
         journalRecord(id)
     }
 
@@ -249,6 +251,7 @@ actor JobSupervisor {
             jobs[id - 1].endedAt = Timestamp.quantized(Date())
             specs[id] = nil
             version += 1
+            ServiceMetrics.finished(.cancelled, durationSeconds: nil)
             try await journal.append(try encoder.encode(jobs[id - 1]), durable: true)
         case .running:
             terminate(id, .cancelled)
@@ -285,6 +288,7 @@ actor JobSupervisor {
         jobs[id - 1].status = .running
         jobs[id - 1].startedAt = Timestamp.quantized(Date())
         version += 1
+        ServiceMetrics.jobsStarted.increment()
         journalRecord(id)
         let launcher = self.launcher
         let reaper = self.reaper
@@ -316,6 +320,7 @@ actor JobSupervisor {
             jobs[id - 1].endedAt = jobs[id - 1].startedAt
             jobs[id - 1].durationSeconds = 0
             version += 1
+            ServiceMetrics.finished(.failed, durationSeconds: 0)
             journalRecord(id)
             logger.error("Job could not start", metadata: ["job.id": "\(id)", "error": "\(error)"])
             launchPending()
@@ -407,6 +412,7 @@ actor JobSupervisor {
         if job.metrics.sampleCount == 0 { job.metrics.rssBytesAvg = job.metrics.rssBytesMax }
         jobs[id - 1] = job
         version += 1
+        ServiceMetrics.finished(job.status, durationSeconds: job.durationSeconds)
         logger.info(
             "Job ended",
             metadata: [
@@ -449,6 +455,7 @@ actor JobSupervisor {
         specs[retryID] = retrySpec
         jobs[id - 1].retriedBy = retryID
         delayed.append(retryID)
+        ServiceMetrics.retriesScheduled.increment()
         journalRecord(retryID)
         logger.info(
             "Job retry scheduled",

@@ -1,4 +1,5 @@
 import AsyncAlgorithms
+import CoreMetrics
 import Foundation
 import JobModel
 import Logging
@@ -47,6 +48,10 @@ struct SnapshotService: Service {
                     createdAt: Date()
                 )
             )
+            ServiceMetrics.snapshotWrite.record(duration: ContinuousClock.now - started)
+            if let size = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int {
+                ServiceMetrics.snapshotBytes.record(size)
+            }
             journal.removeSegments(before: segment)
             let snapshots = Self.snapshots(in: directory)
             for old in snapshots.dropLast(configuration.snapshotKeep) {
@@ -66,6 +71,7 @@ struct SnapshotService: Service {
                 ]
             )
         } catch {
+            ServiceMetrics.snapshotFailures.increment()
             await supervisor.snapshotWritten(nil, error: "\(error)")
             audit.record("snapshotFailed", ["error": "\(error)"])
             logger.error("Snapshot failed", metadata: ["error": "\(error)"])

@@ -38,7 +38,9 @@ struct SupervisorService: Service {
                         _ = monitor.untrack(pid: pid)
                     }
                     for (pid, t) in wanted { monitor.track(id: t.id, pid: pid, launchedAt: t.launchedAt) }
+                    let passStarted = ContinuousClock.now
                     monitor.sample()
+                    ServiceMetrics.monitorPass.record(duration: ContinuousClock.now - passStarted)
                     let samples = monitor.trees.values.filter { $0.samples > 0 }.map { tree in
                         JobSupervisor.Sample(id: tree.id, metrics: tree.metrics(settings), rssNow: tree.rssNow)
                     }

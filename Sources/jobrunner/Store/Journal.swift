@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import JobModel
 import ServiceLifecycle
@@ -146,9 +147,12 @@ final class Journal: Service, Sendable {
                 }
                 done += n
             }
+            let syncStarted = ContinuousClock.now
             if failure == nil, fdatasync(fd) != 0 {
                 failure = Failure(message: "cannot sync the journal: \(String(cString: strerror(errno)))")
             }
+            ServiceMetrics.journalFsync.record(duration: ContinuousClock.now - syncStarted)
+            if failure != nil { ServiceMetrics.journalFailures.increment() }
             state.withLock { $0.lastError = failure?.message }
             if failure == nil { onSync?() }
             for waiter in waiters {
