@@ -140,3 +140,10 @@ int csys_tcp_connect(const char *source, const char *host, int port, int timeout
     }
     return fd;
 }
+
+int csys_set_file_size_limit(pid_t pid, long long bytes) {
+    struct rlimit limit;
+    if (prlimit(pid, RLIMIT_FSIZE, NULL, &limit) != 0) return errno;
+    limit.rlim_cur = bytes < 0 || (rlim_t)bytes > limit.rlim_max ? limit.rlim_max : (rlim_t)bytes;
+    return prlimit(pid, RLIMIT_FSIZE, &limit, NULL) == 0 ? 0 : errno;
+}

@@ -42,10 +42,42 @@ func buildApplication(
             "listen": "\(configuration.listenHost):\(configuration.listenPort)",
         ]
     )
+    // A version other than the one that ran last on this state directory: an upgrade (or
+    // a downgrade), audited from → to.
+    let versionFile = "\(state)/jobrunner.version"
+    let previousVersion = (try? String(contentsOfFile: versionFile, encoding: .utf8))?
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    if let previousVersion, !previousVersion.isEmpty, previousVersion != ProductVersion.current {
+        audit.record("versionChanged", ["from": previousVersion, "to": ProductVersion.current])
+        logger.notice("Version changed", metadata: ["from": "\(previousVersion)", "to": "\(ProductVersion.current)"])
+    }
+    if previousVersion != ProductVersion.current {
+        try? (ProductVersion.current + "\n").write(toFile: versionFile, atomically: true, encoding: .utf8)
+    }
+    // Temporary files of snapshots cut short by a crash.
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(state)/snapshots")) ?? []
+    where name.contains(".jrsnap.tmp-") {
+        unlink("\(state)/snapshots/\(name)")
+    }
     let started = ContinuousClock.now
     let snapshot = SnapshotService.loadNewest(directory: "\(state)/snapshots", logger: logger)
     let replay = Journal.replay(directory: "\(state)/journal")
-    let journal = try Journal(directory: "\(state)/journal", onSync: { audit.sync() })
+    let journal = try Journal(
+        directory: "\(state)/journal",
+        onSync: { audit.sync() },
+        onHealthChange: { error in
+            if let error {
+                audit.record("journalFailed", ["error": error])
+                logger.critical(
+                    "Journal cannot be written; new jobs are refused (503)",
+                    metadata: ["error": "\(error)"]
+                )
+            } else {
+                audit.record("journalRecovered")
+                logger.notice("Journal writable again; accepting jobs")
+            }
+        }
+    )
     let reaper = Reaper()
     let supervisor = JobSupervisor(
         configuration: configuration,

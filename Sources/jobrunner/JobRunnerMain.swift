@@ -69,6 +69,8 @@ extension JobRunner {
             }
             var logger = Logger(label: "jobrunner")
             logger.logLevel = level
+            // A file-size limit reached must fail the write (EFBIG), not kill the manager.
+            signal(SIGXFSZ, SIG_IGN)
             ServiceMetrics.bootstrap()
             do {
                 var routes: [String] = []

@@ -74,6 +74,17 @@ actor TestServer {
         process.waitUntilExit()
     }
 
+    /// kill -9, then starts again on the same state directory.
+    func crashAndRestart() async throws {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        (process, base) = try await Self.start(state: state, settings: settings)
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
     /// Stops and starts again on the same state directory.
     func restart() async throws {
         stop()

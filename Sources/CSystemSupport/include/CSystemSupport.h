@@ -38,4 +38,8 @@ int csys_lookup_user(const char *name, unsigned int *uid, unsigned int *gid, uns
 /// descriptor, or -1 with errno.
 int csys_tcp_connect(const char *source, const char *host, int port, int timeout_ms);
 
+/// Sets the soft file-size limit (RLIMIT_FSIZE) of process `pid`; a negative `bytes` (or
+/// one above the hard limit) means the hard limit. Returns 0 or an errno value.
+int csys_set_file_size_limit(pid_t pid, long long bytes);
+
 #endif

@@ -54,6 +54,12 @@ struct ShimLauncher: Sendable {
             ]
         }
         arguments += ["--"] + command
+        // The run file exists before the shim does: a manager that stops between here and
+        // the journal's `running` record finds it at start-up and does not launch the job
+        // a second time (see JobSupervisor.recover).
+        let runFile = open(RunFile.path(state: stateDirectory, id: id), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        if runFile < 0 { throw SpawnError(errno: errno) }
+        close(runFile)
         let env = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let rc = withCStrings(arguments) { argv in

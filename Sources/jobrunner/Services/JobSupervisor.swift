@@ -80,6 +80,9 @@ actor JobSupervisor {
         self.state = configuration.stateDirectory
     }
 
+    /// Jobs whose creation was refused because the journal failed (see ``create(_:)``).
+    private var refused: Set<Int> = []
+
     // MARK: - Start-up
 
     /// Loads the history (newest valid snapshot + journal) and settles the jobs the
@@ -108,6 +111,32 @@ actor JobSupervisor {
         }
         var counts = (pending: 0, finished: 0, adopted: 0, lost: 0)
         let now = Date().timeIntervalSince1970
+        // A pending job whose run file exists was being launched when the manager stopped
+        // (its `running` record was not yet in the journal): the launcher creates the file
+        // before it spawns the shim. It is running (or ran) unless the file stays empty —
+        // then no shim ever started and it is launched again. Never twice.
+        let pendingWithRunFile = jobs.indices.filter {
+            jobs[$0].status == .pending
+                && FileManager.default.fileExists(atPath: RunFile.path(state: state, id: jobs[$0].id))
+        }
+        if !pendingWithRunFile.isEmpty {
+            let deadline = Date().addingTimeInterval(2)
+            while Date() < deadline,
+                pendingWithRunFile.contains(where: { RunFile.read(state: state, id: jobs[$0].id) == nil })
+            {
+                usleep(20_000)
+            }
+            for index in pendingWithRunFile {
+                if let run = RunFile.read(state: state, id: jobs[index].id) {
+                    jobs[index].status = .running
+                    jobs[index].pid = Int(run.pid)
+                    jobs[index].startedAt = jobs[index].startedAt ?? Timestamp.quantized(Date())
+                    journalRecord(jobs[index].id)
+                } else {
+                    unlink(RunFile.path(state: state, id: jobs[index].id))
+                }
+            }
+        }
         for index in jobs.indices {
             let id = jobs[index].id
             switch jobs[index].status {
@@ -201,9 +230,17 @@ actor JobSupervisor {
         do {
             try await journal.append(try encoder.encode(job), durable: true)
         } catch {
+            // Refused (503): not recorded, so not kept. Refused jobs at the end of the
+            // history are dropped; one followed by a recorded job (rare: the disk filled and
+            // emptied during one request) stays as `lost` in memory, and a restart shows
+            // it the same way (no record of it survived).
             jobs[id - 1].status = .lost
-            jobs[id - 1].reason = "lost: its record could not be written (\(error))"
+            jobs[id - 1].reason = "lost: its record could not be written (\(error)); the request was refused"
             specs[id] = nil
+            unlink("\(state)/specs/\(id).json")
+            refused.insert(id)
+            while let last = jobs.last, refused.remove(last.id) != nil { jobs.removeLast() }
+            version += 1
             throw APIError.unavailable("the job could not be recorded: \(error)")
         }
         pending.append(id)

@@ -14,7 +14,16 @@ final class AuditLog: Sendable {
     let path: String
     let maxBytes: Int
     let keep: Int
-    private let state: Mutex<(fd: Int32, size: Int)>
+    private struct State {
+        var fd: Int32
+        var size: Int
+        /// Lines not yet written (the disk was full): written before the next line.
+        var pending: [UInt8] = []
+        var droppedLines = 0
+    }
+    private let state: Mutex<State>
+    /// Most bytes kept in memory while the file cannot be written.
+    static let maxPendingBytes = 8 << 20
 
     init(path: String, maxBytes: Int, keep: Int) {
         self.path = path
@@ -22,7 +31,7 @@ final class AuditLog: Sendable {
         self.keep = keep
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         let size = fd >= 0 ? max(0, Int(lseek(fd, 0, SEEK_END))) : 0
-        state = Mutex((fd, size))
+        state = Mutex(State(fd: fd, size: size))
     }
 
     deinit { state.withLock { if $0.fd >= 0 { close($0.fd) } } }
@@ -53,17 +62,39 @@ final class AuditLog: Sendable {
     }
 
     /// Appends one event with `fields` (strings, numbers, booleans) and the time.
+    /// A line that cannot be written (full disk, file-size limit) is kept in memory, in
+    /// order, and written before the next one; past ``maxPendingBytes`` the oldest are
+    /// dropped and a later line says how many.
     func record(_ event: String, _ fields: [String: any Sendable] = [:]) {
         guard let line = Self.line(event, fields) else { return }
         state.withLock { s in
-            if s.size + line.count > maxBytes { rotate(&s) }
-            guard s.fd >= 0 else { return }
-            let written = line.withUnsafeBytes { write(s.fd, $0.baseAddress, $0.count) }
-            if written > 0 { s.size += written }
+            s.pending += line
+            if s.pending.count > Self.maxPendingBytes, let cut = s.pending.dropFirst(line.count).firstIndex(of: 10) {
+                s.droppedLines += s.pending[..<cut].filter { $0 == 10 }.count + 1
+                s.pending.removeFirst(cut + 1)
+            }
+            writePending(&s)
         }
     }
 
-    private func rotate(_ s: inout (fd: Int32, size: Int)) {
+    /// Writes the pending lines with one write; a partial write is cut back off the file.
+    private func writePending(_ s: inout State) {
+        if s.droppedLines > 0, let note = Self.line("auditLinesDropped", ["count": s.droppedLines]) {
+            s.pending = Array(note) + s.pending
+            s.droppedLines = 0
+        }
+        if s.size + s.pending.count > maxBytes { rotate(&s) }
+        guard s.fd >= 0, !s.pending.isEmpty else { return }
+        let written = s.pending.withUnsafeBytes { write(s.fd, $0.baseAddress, $0.count) }
+        if written == s.pending.count {
+            s.size += written
+            s.pending.removeAll(keepingCapacity: true)
+        } else if written > 0 {
+            _ = ftruncate(s.fd, off_t(s.size))
+        }
+    }
+
+    private func rotate(_ s: inout State) {
         if s.fd >= 0 { close(s.fd) }
         if keep > 0 {
             for n in stride(from: keep - 1, through: 1, by: -1) { rename("\(path).\(n)", "\(path).\(n + 1)") }
@@ -77,6 +108,9 @@ final class AuditLog: Sendable {
 
     /// Makes the written lines durable (called by the journal's group commit).
     func sync() {
-        state.withLock { if $0.fd >= 0 { fdatasync($0.fd) } }
+        state.withLock { s in
+            if !s.pending.isEmpty { writePending(&s) }
+            if s.fd >= 0 { fdatasync(s.fd) }
+        }
     }
 }

@@ -25,6 +25,8 @@ final class Journal: Service, Sendable {
         var fd: Int32 = -1
         var segment: Int = 0
         var buffer: [UInt8] = []
+        /// Where each line of `buffer` ends, and whether a caller waits for it.
+        var lines: [(end: Int, durable: Bool)] = []
         var waiters: [CheckedContinuation<Void, any Error>] = []
         var lastError: String?
     }
@@ -40,10 +42,17 @@ final class Journal: Service, Sendable {
 
     /// Called after each successful sync (the audit log syncs with the journal).
     private let onSync: (@Sendable () -> Void)?
+    /// Called when writing starts failing (with the error) and when it works again (nil).
+    private let onHealthChange: (@Sendable (String?) -> Void)?
 
-    init(directory: String, onSync: (@Sendable () -> Void)? = nil) throws {
+    init(
+        directory: String,
+        onSync: (@Sendable () -> Void)? = nil,
+        onHealthChange: (@Sendable (String?) -> Void)? = nil
+    ) throws {
         self.directory = directory
         self.onSync = onSync
+        self.onHealthChange = onHealthChange
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let segments = Self.segments(in: directory)
         let next = (segments.last ?? 0) + 1
@@ -80,6 +89,7 @@ final class Journal: Service, Sendable {
                 state.withLock {
                     $0.buffer.append(contentsOf: line)
                     $0.buffer.append(10)
+                    $0.lines.append(($0.buffer.count, true))
                     $0.waiters.append(continuation)
                 }
                 wakeups.signal()
@@ -96,6 +106,7 @@ final class Journal: Service, Sendable {
         state.withLock {
             $0.buffer.append(contentsOf: line)
             $0.buffer.append(10)
+            $0.lines.append(($0.buffer.count, false))
         }
     }
 
@@ -126,16 +137,24 @@ final class Journal: Service, Sendable {
     }
 
     /// Writes and syncs what is buffered, then resumes its waiters.
+    ///
+    /// When the write or the sync fails (a full disk, a file-size limit, an I/O error) the
+    /// segment is cut back to where it was, so that no partial line stays in it; the
+    /// callers waiting for durable lines get the error (their requests answer 503 and
+    /// nothing of them is kept), and the other lines — changes of jobs already recorded —
+    /// stay buffered, in order, for the next attempt.
     func flush() throws {
         try io.withLock { _ in
-            let (bytes, waiters, fd) = state.withLock { s in
+            let (bytes, lines, waiters, fd) = state.withLock { s in
                 defer {
                     s.buffer.removeAll(keepingCapacity: true)
+                    s.lines.removeAll()
                     s.waiters.removeAll()
                 }
-                return (s.buffer, s.waiters, s.fd)
+                return (s.buffer, s.lines, s.waiters, s.fd)
             }
             guard !bytes.isEmpty || !waiters.isEmpty else { return }
+            let offset = lseek(fd, 0, SEEK_END)
             var failure: Failure?
             var done = 0
             while done < bytes.count {
@@ -152,8 +171,29 @@ final class Journal: Service, Sendable {
                 failure = Failure(message: "cannot sync the journal: \(String(cString: strerror(errno)))")
             }
             ServiceMetrics.journalFsync.record(duration: ContinuousClock.now - syncStarted)
-            if failure != nil { ServiceMetrics.journalFailures.increment() }
-            state.withLock { $0.lastError = failure?.message }
+            if failure != nil {
+                ServiceMetrics.journalFailures.increment()
+                if offset >= 0 { _ = ftruncate(fd, offset) }
+                var kept: [UInt8] = []
+                var keptLines: [(end: Int, durable: Bool)] = []
+                var start = 0
+                for line in lines {
+                    if !line.durable {
+                        kept += bytes[start..<line.end]
+                        keptLines.append((kept.count, false))
+                    }
+                    start = line.end
+                }
+                state.withLock { s in
+                    s.lines = keptLines + s.lines.map { ($0.end + kept.count, $0.durable) }
+                    s.buffer = kept + s.buffer
+                }
+            }
+            let previous = state.withLock { s in
+                defer { s.lastError = failure?.message }
+                return s.lastError
+            }
+            if (previous == nil) != (failure == nil) { onHealthChange?(failure?.message) }
             if failure == nil { onSync?() }
             for waiter in waiters {
                 if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
@@ -165,13 +205,35 @@ final class Journal: Service, Sendable {
     /// The last write or sync error, `nil` when the last flush succeeded.
     var lastError: String? { state.withLock { $0.lastError } }
 
+    /// After a failure with nothing left to write: whether 64 KiB can be allocated at the
+    /// end of the segment again (then the error is cleared and requests are accepted).
+    private func probeSpace() {
+        io.withLock { _ in
+            let fd = state.withLock { $0.fd }
+            let offset = lseek(fd, 0, SEEK_END)
+            guard offset >= 0, posix_fallocate(fd, offset, 65_536) == 0 else { return }
+            _ = ftruncate(fd, offset)
+            let cleared = state.withLock { s in
+                guard s.buffer.isEmpty, s.lastError != nil else { return false }
+                s.lastError = nil
+                return true
+            }
+            if cleared { onHealthChange?(nil) }
+        }
+    }
+
     /// Runs the flusher thread until graceful shutdown, then flushes what is left.
     func run() async throws {
         let thread = Thread { [self] in
+            var lastProbe = ContinuousClock.now
             while true {
                 _ = wakeups.wait(timeout: .now() + Self.lazyFlushInterval)
                 try? flush()
                 if stopping.withLock({ $0 }) { return }
+                if lastError != nil, ContinuousClock.now - lastProbe > .milliseconds(500) {
+                    lastProbe = ContinuousClock.now
+                    probeSpace()
+                }
             }
         }
         thread.name = "jobrunner-journal"
