@@ -31,8 +31,10 @@ struct FaultTests {
     static func expectOutcome(_ job: Job) {
         switch job.name.split(separator: "-").last {
         case "ok": #expect(job.status == .succeeded && job.exitCode == 0, "\(job.name): \(job.status)")
-        case "e3": #expect(job.status == .failed && job.exitCode == 3, "\(job.name): \(job.status) \(job.exitCode ?? -1)")
-        case "e7": #expect(job.status == .failed && job.exitCode == 7, "\(job.name): \(job.status) \(job.exitCode ?? -1)")
+        case "e3":
+            #expect(job.status == .failed && job.exitCode == 3, "\(job.name): \(job.status) \(job.exitCode ?? -1)")
+        case "e7":
+            #expect(job.status == .failed && job.exitCode == 7, "\(job.name): \(job.status) \(job.exitCode ?? -1)")
         default: #expect(job.status == .crashed && job.signal == 11, "\(job.name): \(job.status) \(job.signal ?? -1)")
         }
     }
@@ -69,7 +71,10 @@ struct FaultTests {
             for n in 0..<total {
                 let name = "f\(n)-" + ["ok", "e3", "seg", "e7"][n % 4]
                 let script = Self.script(name, runs: runs, sleep: Double(n * 37 % 15) / 10)
-                if let reply = try? await server.post("/v1/jobs", json: ["name": name, "command": ["/bin/sh", "-c", script]]),
+                if let reply = try? await server.post(
+                    "/v1/jobs",
+                    json: ["name": name, "command": ["/bin/sh", "-c", script]]
+                ),
                     reply.status == 201, let id = reply.json["id"] as? Int
                 {
                     await ledger.add(id, name)
@@ -169,7 +174,9 @@ struct FaultTests {
 
     @Test func aFullDiskIsRefusedWith503AndRecoveredFrom() async throws {
         let server = try await TestServer(settings: ["snapshot.intervalSeconds": "0.3"])
-        for n in 0..<3 { _ = try await server.waitForEnd(try await server.launch(["name": "d\(n)", "command": ["/bin/true"]])) }
+        for n in 0..<3 {
+            _ = try await server.waitForEnd(try await server.launch(["name": "d\(n)", "command": ["/bin/true"]]))
+        }
         let snapshots = server.state + "/snapshots"
         func newestSnapshot() -> String? {
             ((try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? [])
@@ -189,7 +196,10 @@ struct FaultTests {
         let degraded = try await server.request("GET", "/v1/health").json
         #expect(degraded["status"] as? String == "degraded")
         let problems = (degraded["problems"] as? [String]) ?? []
-        #expect(problems.contains { $0.hasPrefix("journal") } && problems.contains { $0.hasPrefix("snapshot") }, "\(problems)")
+        #expect(
+            problems.contains { $0.hasPrefix("journal") } && problems.contains { $0.hasPrefix("snapshot") },
+            "\(problems)"
+        )
         #expect(try await server.post("/v1/jobs", json: ["name": "refused2", "command": ["/bin/true"]]).status == 503)
         // The previous snapshot is still whole, and no partial file is left.
         let kept = try #require(newestSnapshot())
@@ -201,7 +211,8 @@ struct FaultTests {
         var accepted = false
         for _ in 0..<50 where !accepted {
             try await Task.sleep(for: .milliseconds(100))
-            accepted = try await server.post("/v1/jobs", json: ["name": "after", "command": ["/bin/true"]]).status == 201
+            accepted =
+                try await server.post("/v1/jobs", json: ["name": "after", "command": ["/bin/true"]]).status == 201
         }
         #expect(accepted)
         var healthy = false
@@ -229,7 +240,9 @@ struct FaultTests {
         await server.stop()
         let audit = try String(contentsOfFile: server.state + "/audit.jsonl", encoding: .utf8)
         let line = audit.split(separator: "\n").first { $0.contains(#""event":"versionChanged""#) }
-        #expect(line?.contains(#""from":"0.0.9""#) == true && line?.contains(#""to":"\#(ProductVersion.current)""#) == true)
+        #expect(
+            line?.contains(#""from":"0.0.9""#) == true && line?.contains(#""to":"\#(ProductVersion.current)""#) == true
+        )
         let now = try String(contentsOfFile: server.state + "/jobrunner.version", encoding: .utf8)
         #expect(now == ProductVersion.current + "\n")
     }

@@ -48,7 +48,10 @@ actor JobSupervisor {
     let state: String
     let startedAt = Date()
 
-    private(set) var jobs: [Job] = []
+    private(set) var jobs = JobStore()
+    /// Jobs that reached a final status since the last snapshot cut: their run and spec
+    /// files go once a snapshot holds them.
+    private var endedSinceCut: [Int] = []
     private var specs: [Int: Spec] = [:]
     private var pending: [Int] = []
     private var pendingHead = 0
@@ -88,26 +91,34 @@ actor JobSupervisor {
     /// Loads the history (newest valid snapshot + journal) and settles the jobs the
     /// history says are pending or running.
     func recover(snapshot: JobTable?, journaled: [Job]) -> (pending: Int, finished: Int, adopted: Int, lost: Int) {
-        var byID: [Int: Job] = [:]
-        if let snapshot {
-            for row in 0..<snapshot.count { byID[Int(snapshot.id[row])] = snapshot[row] }
-        }
-        for job in journaled { byID[job.id] = job }
-        let maxID = byID.keys.max() ?? 0
-        jobs = []
-        jobs.reserveCapacity(maxID)
-        for id in stride(from: 1, through: maxID, by: 1) {
-            jobs.append(
-                byID[id]
-                    ?? Job(
-                        id: id,
-                        instance: configuration.instance,
-                        name: "unknown",
-                        command: [],
-                        status: .lost,
-                        reason: "lost: no record survived"
-                    )
+        func placeholder(_ id: Int) -> Job {
+            Job(
+                id: id,
+                instance: configuration.instance,
+                name: "unknown",
+                command: [],
+                status: .lost,
+                reason: "lost: no record survived"
             )
+        }
+        if let snapshot, snapshot.hasDenseIDs {
+            // The service's own snapshots: ids 1…N in order. The table is kept as it is.
+            jobs = JobStore(table: snapshot)
+        } else if let snapshot {
+            // Any other snapshot (ids out of order or with gaps): rebuilt densely.
+            var byID: [Int: Job] = [:]
+            for row in 0..<snapshot.count { byID[Int(snapshot.id[row])] = snapshot[row] }
+            var table = JobTable()
+            for id in stride(from: 1, through: byID.keys.max() ?? 0, by: 1) {
+                table.append(byID[id] ?? placeholder(id))
+            }
+            jobs = JobStore(table: table)
+        } else {
+            jobs = JobStore()
+        }
+        for job in journaled where job.id >= 1 {
+            while jobs.count < job.id - 1 { jobs.append(placeholder(jobs.count + 1)) }
+            if job.id <= jobs.count { jobs[job.id - 1] = job } else { jobs.append(job) }
         }
         var counts = (pending: 0, finished: 0, adopted: 0, lost: 0)
         let now = Date().timeIntervalSince1970
@@ -116,8 +127,8 @@ actor JobSupervisor {
         // before it spawns the shim. It is running (or ran) unless the file stays empty —
         // then no shim ever started and it is launched again. Never twice.
         let pendingWithRunFile = jobs.indices.filter {
-            jobs[$0].status == .pending
-                && FileManager.default.fileExists(atPath: RunFile.path(state: state, id: jobs[$0].id))
+            jobs.status(at: $0) == .pending
+                && FileManager.default.fileExists(atPath: RunFile.path(state: state, id: $0 + 1))
         }
         if !pendingWithRunFile.isEmpty {
             let deadline = Date().addingTimeInterval(2)
@@ -138,8 +149,8 @@ actor JobSupervisor {
             }
         }
         for index in jobs.indices {
-            let id = jobs[index].id
-            switch jobs[index].status {
+            let id = index + 1
+            switch jobs.status(at: index) {
             case .pending:
                 guard let spec = readSpec(id) else {
                     markLost(id, "lost: its spec file is damaged")
@@ -239,7 +250,7 @@ actor JobSupervisor {
             specs[id] = nil
             unlink("\(state)/specs/\(id).json")
             refused.insert(id)
-            while let last = jobs.last, refused.remove(last.id) != nil { jobs.removeLast() }
+            while let last = jobs.last, refused.contains(last.id), jobs.removeLastIfRecent() { refused.remove(last.id) }
             version += 1
             throw APIError.unavailable("the job could not be recorded: \(error)")
         }
@@ -264,16 +275,25 @@ actor JobSupervisor {
     /// Jobs in id order after `afterID` that match; the next cursor id when more remain.
     func list(_ query: ListQuery) -> (jobs: [Job], next: Int?) {
         var out: [Job] = []
-        var index = query.afterID
+        var index = max(0, query.afterID)
+        let since = query.since.map(Timestamp.micros)
+        let until = query.until.map(Timestamp.micros)
+        // Filters read the columns; only the jobs of the page are rebuilt.
         while index < jobs.count {
-            let job = jobs[index]
+            let current = index
             index += 1
-            if !query.statuses.isEmpty, !query.statuses.contains(job.status) { continue }
-            if !query.names.isEmpty, !query.names.contains(where: { fnmatch($0, job.name, 0) == 0 }) { continue }
-            if let since = query.since, (job.startedAt ?? .distantPast) < since { continue }
-            if let until = query.until, (job.startedAt ?? .distantFuture) >= until { continue }
-            out.append(job)
-            if out.count == query.limit { return (out, index < jobs.count ? job.id : nil) }
+            if !query.statuses.isEmpty, !query.statuses.contains(jobs.status(at: current)) { continue }
+            if !query.names.isEmpty {
+                let name = jobs.name(at: current)
+                if !query.names.contains(where: { fnmatch($0, name, 0) == 0 }) { continue }
+            }
+            if since != nil || until != nil {
+                let started = jobs.startedAtMicros(at: current)
+                if let since, (started ?? .min) < since { continue }
+                if let until, (started ?? .max) >= until { continue }
+            }
+            out.append(jobs[current])
+            if out.count == query.limit { return (out, index < jobs.count ? current + 1 : nil) }
         }
         return (out, nil)
     }
@@ -289,6 +309,7 @@ actor JobSupervisor {
             specs[id] = nil
             version += 1
             ServiceMetrics.finished(.cancelled, durationSeconds: nil)
+            endedSinceCut.append(id)
             try await journal.append(try encoder.encode(jobs[id - 1]), durable: true)
         case .running:
             terminate(id, .cancelled)
@@ -366,7 +387,9 @@ actor JobSupervisor {
 
     /// Appends the job's current record to the journal (synced by the next group commit).
     private func journalRecord(_ id: Int) {
-        guard let data = try? encoder.encode(jobs[id - 1]) else { return }
+        let job = jobs[id - 1]
+        if job.status.isFinal { endedSinceCut.append(id) }
+        guard let data = try? encoder.encode(job) else { return }
         journal.enqueue(data)
     }
 
@@ -565,9 +588,10 @@ actor JobSupervisor {
 
     /// A consistent cut: the journal moves to a new segment and the table holds every
     /// record written before it.
-    func snapshotCut() throws -> (table: JobTable, segment: Int) {
+    func snapshotCut() throws -> (table: JobTable, segment: Int, ended: [Int]) {
         let segment = try journal.rotate()
-        return (JobTable(jobs), segment)
+        defer { endedSinceCut.removeAll() }
+        return (jobs.compact(), segment, endedSinceCut)
     }
 
     func snapshotWritten(_ info: SnapshotInfo?, error: String?) {
@@ -579,7 +603,7 @@ actor JobSupervisor {
     func stats(options: AnalysisOptions, patterns: [String], key: String) -> AnalysisReport {
         let cacheKey = "\(version)|\(key)"
         if let cached = statsCache, cached.key == cacheKey { return cached.report }
-        let report = Analysis.run(JobTable(jobs), options: options, patterns: patterns)
+        let report = Analysis.run(jobs.compact(), options: options, patterns: patterns)
         statsCache = (cacheKey, report)
         return report
     }
@@ -641,11 +665,14 @@ actor JobSupervisor {
         return try? JSONDecoder().decode(Spec.self, from: data)
     }
 
-    /// Removes the run and spec files of jobs that ended (after a snapshot holds them).
-    func removeFilesOfEndedJobs(in table: JobTable) {
-        for row in 0..<table.count where table.statusOf(row).isFinal {
-            let id = Int(table.id[row])
-            guard running[id] == nil, specs[id] == nil else { continue }
+    /// Removes the run and spec files of jobs that ended before a snapshot cut, once the
+    /// snapshot holds them; after a failed snapshot they wait for the next one.
+    func removeFilesOfEndedJobs(_ ids: [Int], snapshotWritten: Bool) {
+        guard snapshotWritten else {
+            endedSinceCut = ids + endedSinceCut
+            return
+        }
+        for id in ids where running[id] == nil && specs[id] == nil {
             unlink(RunFile.path(state: state, id: id))
             unlink("\(state)/specs/\(id).json")
         }

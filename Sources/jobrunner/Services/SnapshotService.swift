@@ -35,8 +35,10 @@ struct SnapshotService: Service {
     /// Writes one snapshot now.
     func snapshot() async {
         let started = ContinuousClock.now
+        var endedJobs: [Int] = []
         do {
-            let (table, segment) = try await supervisor.snapshotCut()
+            let (table, segment, ended) = try await supervisor.snapshotCut()
+            endedJobs = ended
             let digits = String(segment)
             let name = "snapshot-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".jrsnap"
             let info = try SnapshotWriter.write(
@@ -57,7 +59,8 @@ struct SnapshotService: Service {
             for old in snapshots.dropLast(configuration.snapshotKeep) {
                 unlink(directory + "/" + old)
             }
-            await supervisor.removeFilesOfEndedJobs(in: table)
+            await supervisor.removeFilesOfEndedJobs(ended, snapshotWritten: true)
+            endedJobs = []
             await supervisor.snapshotWritten(info, error: nil)
             audit.record(
                 "snapshotWritten",
@@ -72,6 +75,7 @@ struct SnapshotService: Service {
             )
         } catch {
             ServiceMetrics.snapshotFailures.increment()
+            await supervisor.removeFilesOfEndedJobs(endedJobs, snapshotWritten: false)
             await supervisor.snapshotWritten(nil, error: "\(error)")
             audit.record("snapshotFailed", ["error": "\(error)"])
             logger.error("Snapshot failed", metadata: ["error": "\(error)"])
