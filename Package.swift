@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "JobModel", targets: ["JobModel"]),
+        .library(name: "ProcessMonitor", targets: ["ProcessMonitor"]),
         .executable(name: "jobrunner", targets: ["jobrunner"]),
         .executable(name: "jobshim", targets: ["jobshim"]),
         .executable(name: "jobstats", targets: ["jobstats"]),
@@ -46,6 +47,11 @@ let package = Package(
             exclude: ["Snapshot/snapshot.proto"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ProcessMonitor",
+            dependencies: ["JobModel"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "jobshim",
             // A short job pays for its shim's start-up: link statically, so that no dynamic
@@ -57,6 +63,7 @@ let package = Package(
             dependencies: [
                 "CSystemSupport",
                 "JobModel",
+                "ProcessMonitor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -76,7 +76,8 @@ func buildApplication(
                 audit.record("journalRecovered")
                 logger.notice("Journal writable again; accepting jobs")
             }
-        }
+        },
+        onTick: { audit.flush() }
     )
     let reaper = Reaper()
     let supervisor = JobSupervisor(
@@ -212,7 +213,7 @@ struct APIMiddleware: RouterMiddleware {
     let clients: ClientAllowList
     let tokens: TokenAuthority?
 
-    static var versionHeader: HTTPField.Name { HTTPField.Name("X-Jobrunner-Version")! }
+    static let versionHeader = HTTPField.Name("X-Jobrunner-Version")!
     static let openPaths: Set<String> = ["/v1/health", "/healthCheck", "/openapi.yaml"]
 
     func handle(
@@ -248,19 +249,23 @@ struct APIMiddleware: RouterMiddleware {
             response = APIError.response(status: .internalServerError, code: "internal", message: "internal error")
         }
         response.headers[Self.versionHeader] = ProductVersion.current
-        var fields: [String: any Sendable] = [
-            "client": context.remoteAddress?.ipAddress ?? "unknown", "method": request.method.rawValue,
-            "tokenId": context.tokenID ?? NSNull(),
-            "path": request.uri.path, "status": Int(response.status.code),
-            "latencyMs": milliseconds(ContinuousClock.now - started),
-        ]
-        let parts = request.uri.path.split(separator: "/")
+        var jobID: Int?
         if let location = response.headers[.location], let id = Int(location.split(separator: "/").last ?? "") {
-            fields["jobId"] = id
-        } else if let jobs = parts.firstIndex(of: "jobs"), jobs + 1 < parts.count, let id = Int(parts[jobs + 1]) {
-            fields["jobId"] = id
+            jobID = id
+        } else if let id = context.parameters.get("id").flatMap({ Int($0) }) {
+            jobID = id
         }
-        audit.record("apiCall", fields)
+        // Calls that change state are on disk before their answer; reads follow within 50 ms.
+        audit.apiCall(
+            client: context.remoteAddress?.ipAddress ?? "unknown",
+            tokenID: context.tokenID,
+            method: request.method.rawValue,
+            path: request.uri.path,
+            status: Int(response.status.code),
+            jobID: jobID,
+            latencyMs: milliseconds(ContinuousClock.now - started),
+            deferred: request.method == .get || request.method == .head
+        )
         return response
     }
 

@@ -96,3 +96,28 @@ struct FormatTests {
         #expect(odd.jobs == jobs.filter { $0.id % 2 == 1 })
     }
 }
+
+@Suite struct JobJSONTests {
+    /// The hand-written encoder gives JSONEncoder's bytes, on a synthesized history and on
+    /// awkward values.
+    @Test func matchesJSONEncoderByteForByte() throws {
+        let encoder = JobJSONLines.makeEncoder()
+        var jobs = HistorySynthesizer(seed: 3, jobCount: 5_000).generate().jobs
+        var odd = jobs[0]
+        odd.labels = ["b": "1", "A": "2", "a": "3", "_x": "4", "é": "5", "Z1": "6"]
+        odd.command = ["a\u{1}\u{8}\u{c}\n\r\t\"\\/\u{7f}\u{2028}é", ""]
+        odd.cwd = nil
+        odd.reason = "x/y"
+        odd.durationSeconds = 1e-7
+        odd.metrics.cpuPercentAvg = 1.2345678901234568e17
+        odd.metrics.rssTrendBytesPerSecond = -0.0
+        odd.metrics.stalledSeconds = .nan
+        jobs.append(odd)
+        for job in jobs {
+            let expected = try encoder.encode(job)
+            let actual = JobJSON.encode(job)
+            #expect(Array(expected) == actual, "\(String(decoding: actual, as: UTF8.self))")
+            if Array(expected) != actual { break }
+        }
+    }
+}

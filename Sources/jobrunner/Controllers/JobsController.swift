@@ -30,7 +30,7 @@ struct JobsController: Sendable {
         }
         let spec = try JobRequest.parse(Data(body.readableBytesView), configuration: configuration)
         let job = try await supervisor.create(spec)
-        var response = try JSONResponse.make(job, status: .created)
+        var response = JSONResponse.job(job, status: .created)
         response.headers[.location] = "/v1/jobs/\(job.id)"
         return response
     }
@@ -45,17 +45,12 @@ struct JobsController: Sendable {
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
         guard let job = await supervisor.job(id) else { throw APIError.notFound("job \(id) not found") }
-        return try JSONResponse.make(job)
+        return JSONResponse.job(job)
     }
 
     @Sendable func cancel(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
-        return try JSONResponse.make(try await supervisor.cancel(id))
-    }
-
-    struct Page: Encodable {
-        var jobs: [Job]
-        var nextCursor: String?
+        return JSONResponse.job(try await supervisor.cancel(id))
     }
 
     static func encodeCursor(_ id: Int) -> String {
@@ -110,7 +105,16 @@ struct JobsController: Sendable {
             query.afterID = after
         }
         let (jobs, next) = await supervisor.list(query)
-        return try JSONResponse.make(Page(jobs: jobs, nextCursor: next.map(Self.encodeCursor)))
+        var body: [UInt8] = Array(#"{"jobs":["#.utf8)
+        body.reserveCapacity(jobs.count * 900 + 64)
+        for (i, job) in jobs.enumerated() {
+            if i > 0 { body.append(UInt8(ascii: ",")) }
+            JobJSON.append(job, to: &body)
+        }
+        body += Array("]".utf8)
+        if let next { body += Array(#","nextCursor":""#.utf8) + Array(Self.encodeCursor(next).utf8) + [34] }
+        body.append(UInt8(ascii: "}"))
+        return JSONResponse.bytes(body)
     }
 
     @Sendable func logs(request: Request, context: AppRequestContext) async throws -> Response {
@@ -156,6 +160,19 @@ struct JobsController: Sendable {
 
 /// JSON responses with the project's encoder settings (sorted keys, unescaped slashes).
 enum JSONResponse {
+    /// A job, written by ``JobJSON`` (the same bytes as the encoder, much faster).
+    static func job(_ job: Job, status: HTTPResponse.Status = .ok) -> Response {
+        bytes(JobJSON.encode(job), status: status)
+    }
+
+    static func bytes(_ body: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body))
+        )
+    }
+
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try JobJSONLines.makeEncoder().encode(value)
         return Response(

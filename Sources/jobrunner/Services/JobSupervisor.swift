@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import JobModel
 import Logging
+import ProcessMonitor
 
 #if canImport(Glibc)
 import Glibc
@@ -82,6 +83,9 @@ actor JobSupervisor {
         self.logger = logger
         self.state = configuration.stateDirectory
     }
+
+    /// The history version the last written snapshot holds.
+    private var snapshottedVersion = -1
 
     /// Jobs whose creation was refused because the journal failed (see ``create(_:)``).
     private var refused: Set<Int> = []
@@ -588,14 +592,19 @@ actor JobSupervisor {
 
     /// A consistent cut: the journal moves to a new segment and the table holds every
     /// record written before it.
-    func snapshotCut() throws -> (table: JobTable, segment: Int, ended: [Int]) {
+    /// `nil` when nothing changed since the last snapshot written and `force` is false.
+    func snapshotCut(force: Bool) throws -> (table: JobTable, segment: Int, ended: [Int], version: Int)? {
+        if !force, version == snapshottedVersion, lastSnapshotError == nil { return nil }
         let segment = try journal.rotate()
         defer { endedSinceCut.removeAll() }
-        return (jobs.compact(), segment, endedSinceCut)
+        return (jobs.compact(), segment, endedSinceCut, version)
     }
 
-    func snapshotWritten(_ info: SnapshotInfo?, error: String?) {
-        if let info { lastSnapshot = info }
+    func snapshotWritten(_ info: SnapshotInfo?, error: String?, version cutVersion: Int? = nil) {
+        if let info {
+            lastSnapshot = info
+            if let cutVersion { snapshottedVersion = cutVersion }
+        }
         lastSnapshotError = error
     }
 

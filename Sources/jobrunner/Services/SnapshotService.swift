@@ -26,18 +26,18 @@ struct SnapshotService: Service {
             clock: .continuous
         )
         for await _ in ticks.cancelOnGracefulShutdown() {
-            await snapshot()
+            await snapshot(force: false)
         }
         audit.record("shuttingDown", ["pid": Int(getpid())])
-        await snapshot()
+        await snapshot(force: true)
     }
 
-    /// Writes one snapshot now.
-    func snapshot() async {
+    /// Writes one snapshot now; unless `force`, only when the history changed since the last.
+    func snapshot(force: Bool) async {
         let started = ContinuousClock.now
         var endedJobs: [Int] = []
         do {
-            let (table, segment, ended) = try await supervisor.snapshotCut()
+            guard let (table, segment, ended, version) = try await supervisor.snapshotCut(force: force) else { return }
             endedJobs = ended
             let digits = String(segment)
             let name = "snapshot-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".jrsnap"
@@ -61,7 +61,7 @@ struct SnapshotService: Service {
             }
             await supervisor.removeFilesOfEndedJobs(ended, snapshotWritten: true)
             endedJobs = []
-            await supervisor.snapshotWritten(info, error: nil)
+            await supervisor.snapshotWritten(info, error: nil, version: version)
             audit.record(
                 "snapshotWritten",
                 ["file": name, "jobs": info.recordCount, "durationMs": milliseconds(ContinuousClock.now - started)]

@@ -1,6 +1,7 @@
 import AsyncAlgorithms
 import JobModel
 import Logging
+import ProcessMonitor
 import ServiceLifecycle
 
 /// Runs the supervisor's loops: exits from the reaper, the /proc monitor, and the timer

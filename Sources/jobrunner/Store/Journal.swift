@@ -44,15 +44,19 @@ final class Journal: Service, Sendable {
     private let onSync: (@Sendable () -> Void)?
     /// Called when writing starts failing (with the error) and when it works again (nil).
     private let onHealthChange: (@Sendable (String?) -> Void)?
+    /// Called on every turn of the flusher thread (at least every ``lazyFlushInterval``).
+    private let onTick: (@Sendable () -> Void)?
 
     init(
         directory: String,
         onSync: (@Sendable () -> Void)? = nil,
-        onHealthChange: (@Sendable (String?) -> Void)? = nil
+        onHealthChange: (@Sendable (String?) -> Void)? = nil,
+        onTick: (@Sendable () -> Void)? = nil
     ) throws {
         self.directory = directory
         self.onSync = onSync
         self.onHealthChange = onHealthChange
+        self.onTick = onTick
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let segments = Self.segments(in: directory)
         let next = (segments.last ?? 0) + 1
@@ -229,6 +233,7 @@ final class Journal: Service, Sendable {
             while true {
                 _ = wakeups.wait(timeout: .now() + Self.lazyFlushInterval)
                 try? flush()
+                onTick?()
                 if stopping.withLock({ $0 }) { return }
                 if lastError != nil, ContinuousClock.now - lastProbe > .milliseconds(500) {
                     lastProbe = ContinuousClock.now
@@ -242,6 +247,7 @@ final class Journal: Service, Sendable {
         stopping.withLock { $0 = true }
         wakeups.signal()
         try? flush()
+        onTick?()
     }
 
     /// Reads every segment in order; a torn last line of a segment is ignored.

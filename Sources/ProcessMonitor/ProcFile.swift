@@ -4,18 +4,18 @@ import Glibc
 
 /// Reads small /proc files into one reused buffer and parses numbers from bytes, without
 /// Foundation and without allocating per field.
-struct ProcFile: ~Copyable {
+public struct ProcFile: ~Copyable {
     private let buffer: UnsafeMutableRawBufferPointer
     private(set) var length = 0
 
-    init(capacity: Int = 8192) {
+    public init(capacity: Int = 8192) {
         buffer = .allocate(byteCount: capacity, alignment: 8)
     }
 
     deinit { buffer.deallocate() }
 
     /// Reads `path` (a NUL-terminated C string); returns false when it cannot be read.
-    mutating func read(_ path: UnsafePointer<CChar>) -> Bool {
+    public mutating func read(_ path: UnsafePointer<CChar>) -> Bool {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { return false }
         defer { close(fd) }
@@ -31,27 +31,27 @@ struct ProcFile: ~Copyable {
 
     /// Reads an open /proc file again from its start (a /proc file re-generates its text
     /// on each read from offset 0): no path lookup, no open.
-    mutating func reread(_ fd: Int32) -> Bool {
+    public mutating func reread(_ fd: Int32) -> Bool {
         let n = pread(fd, buffer.baseAddress!, buffer.count, 0)
         length = max(0, n)
         return n > 0
     }
 
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[0..<length]) }
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[0..<length]) }
 }
 
 /// `/proc/PID/stat` fields the monitor needs.
-struct ProcStat {
-    var state: UInt8 = 0
-    var ppid: Int32 = 0
-    var session: Int32 = 0
-    var minorFaults: Int64 = 0
-    var ticks: Int64 = 0  // utime + stime
-    var startTime: Int64 = 0
-    var rssPages: Int64 = 0
+public struct ProcStat {
+    public var state: UInt8 = 0
+    public var ppid: Int32 = 0
+    public var session: Int32 = 0
+    public var minorFaults: Int64 = 0
+    public var ticks: Int64 = 0  // utime + stime
+    public var startTime: Int64 = 0
+    public var rssPages: Int64 = 0
 
     /// Parses the text after the last `)` (the command name may hold spaces and parentheses).
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> ProcStat? {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> ProcStat? {
         var close = -1
         for i in stride(from: bytes.count - 1, through: 0, by: -1) where bytes[i] == UInt8(ascii: ")") {
             close = i

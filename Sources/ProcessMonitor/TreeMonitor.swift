@@ -1,12 +1,12 @@
 import Dispatch
-import JobModel
+public import JobModel
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Monotonic seconds (CLOCK_MONOTONIC).
-func monotonicSeconds() -> Double {
+public func monotonicSeconds() -> Double {
     Double(DispatchTime.now().uptimeNanoseconds) / 1e9
 }
 
@@ -19,11 +19,17 @@ func monotonicSeconds() -> Double {
 /// process showed a sign of life since the last pass (CPU tick, read/write call, page
 /// fault), and at least every ``fdScanEveryPasses`` passes.
 /// Owned by one task; not shared.
-struct TreeMonitor: ~Copyable {
-    struct Settings: Sendable {
-        var rollingWindowSeconds: Double
-        var leakMinSlopeBytesPerSecond: Double
-        var leakMinR2: Double
+public struct TreeMonitor: ~Copyable {
+    public struct Settings: Sendable {
+        public var rollingWindowSeconds: Double
+        public var leakMinSlopeBytesPerSecond: Double
+        public var leakMinR2: Double
+
+        public init(rollingWindowSeconds: Double, leakMinSlopeBytesPerSecond: Double, leakMinR2: Double) {
+            self.rollingWindowSeconds = rollingWindowSeconds
+            self.leakMinSlopeBytesPerSecond = leakMinSlopeBytesPerSecond
+            self.leakMinR2 = leakMinR2
+        }
     }
 
     /// Per-process counters from the previous pass.
@@ -37,8 +43,8 @@ struct TreeMonitor: ~Copyable {
     }
 
     /// The running figures of one job.
-    struct JobTree {
-        var id: Int
+    public struct JobTree {
+        public var id: Int
         var launchedAt: Double
         var processes: [Int32: ProcessCounters] = [:]
         var ticks: Int64 = 0
@@ -49,7 +55,7 @@ struct TreeMonitor: ~Copyable {
         var connections: Int64 = 0
         var lastTime: Double
         var lastTicks: Int64 = 0
-        var samples = 0
+        public var samples = 0
         var cpu = RunningStatistic()
         var rss = RunningStatistic()
         var trend = LinearTrend()
@@ -57,9 +63,9 @@ struct TreeMonitor: ~Copyable {
         var net: RollingRate
         var stall = StallClock()
         var processCountMax = 0
-        var rssNow: Int64 = 0
+        public var rssNow: Int64 = 0
 
-        func metrics(_ settings: Settings) -> JobMetrics {
+        public func metrics(_ settings: Settings) -> JobMetrics {
             JobMetrics(
                 sampleCount: samples,
                 cpuPercentAvg: (cpu.mean * 100).rounded() / 100,
@@ -89,9 +95,9 @@ struct TreeMonitor: ~Copyable {
     static let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
     static let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
 
-    let settings: Settings
+    public let settings: Settings
     /// Tracked jobs by session id (= the job's pid).
-    private(set) var trees: [Int32: JobTree] = [:]
+    public private(set) var trees: [Int32: JobTree] = [:]
     private var file = ProcFile()
     private var path = [CChar](repeating: 0, count: 64)
     private var linkTarget = [CChar](repeating: 0, count: 64)
@@ -118,12 +124,12 @@ struct TreeMonitor: ~Copyable {
     }()
     static let fdScanEveryPasses = 10
 
-    init(settings: Settings) {
+    public init(settings: Settings) {
         self.settings = settings
     }
 
     /// Starts following job `id`, whose process (and session) is `pid`.
-    mutating func track(id: Int, pid: Int32, launchedAt: Double) {
+    public mutating func track(id: Int, pid: Int32, launchedAt: Double) {
         guard trees[pid] == nil else { return }
         var tree = JobTree(
             id: id,
@@ -141,7 +147,7 @@ struct TreeMonitor: ~Copyable {
     }
 
     /// Stops following the job whose pid is `pid`; returns its last figures.
-    mutating func untrack(pid: Int32) -> JobTree? {
+    public mutating func untrack(pid: Int32) -> JobTree? {
         trees.removeValue(forKey: pid)
     }
 
@@ -181,7 +187,7 @@ struct TreeMonitor: ~Copyable {
 
     /// One pass over /proc. Returns the number of processes read.
     @discardableResult
-    mutating func sample(now: Double = monotonicSeconds()) -> Int {
+    public mutating func sample(now: Double = monotonicSeconds()) -> Int {
         guard !trees.isEmpty, let dir = opendir("/proc") else { return 0 }
         defer { closedir(dir) }
         var current: [Int32: [(pid: Int32, stat: ProcStat)]] = [:]

@@ -1,0 +1,147 @@
+/// Writes job records as JSON bytes, the same bytes `JobJSONLines.makeEncoder()` gives
+/// (keys sorted by code point, every key present, `null` for absent values, no escaped
+/// slashes, doubles as Swift prints them without a trailing `.0`) at a fraction of the
+/// cost: JSONEncoder's boxing made a page of 100 jobs take about 4 ms.
+public enum JobJSON {
+    /// One job as a JSON object.
+    public static func encode(_ job: Job) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1_024)
+        append(job, to: &out)
+        return out
+    }
+
+    /// Appends one job as a JSON object to `out`.
+    public static func append(_ job: Job, to out: inout [UInt8]) {
+        var w = Writer(out: out)
+        out = []
+        w.raw("{\"attempt\":")
+        w.int(job.attempt)
+        w.raw(",\"command\":[")
+        for (i, arg) in job.command.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.string(arg)
+        }
+        w.raw("],\"cwd\":")
+        w.string(job.cwd)
+        w.raw(",\"durationSeconds\":")
+        w.double(job.durationSeconds)
+        w.raw(",\"endedAt\":")
+        w.string(job.endedAt.map { Timestamp.format($0) })
+        w.raw(",\"exitCode\":")
+        w.int(job.exitCode)
+        w.raw(",\"id\":")
+        w.int(job.id)
+        w.raw(",\"instance\":")
+        w.string(job.instance)
+        w.raw(",\"labels\":{")
+        for (i, key) in job.labels.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.string(key)
+            w.byte(UInt8(ascii: ":"))
+            w.string(job.labels[key]!)
+        }
+        let m = job.metrics
+        w.raw("},\"metrics\":{\"cpuPercentAvg\":")
+        w.double(m.cpuPercentAvg)
+        w.raw(",\"cpuPercentMax\":")
+        w.double(m.cpuPercentMax)
+        w.raw(",\"cpuSeconds\":")
+        w.double(m.cpuSeconds)
+        w.raw(",\"ioOpsPerSecondAvg\":")
+        w.double(m.ioOpsPerSecondAvg)
+        w.raw(",\"ioOpsPerSecondPeak\":")
+        w.double(m.ioOpsPerSecondPeak)
+        w.raw(",\"ioReadBytes\":")
+        w.int(m.ioReadBytes)
+        w.raw(",\"ioWriteBytes\":")
+        w.int(m.ioWriteBytes)
+        w.raw(",\"memoryLeakSuspected\":")
+        w.raw(m.memoryLeakSuspected ? "true" : "false")
+        w.raw(",\"netConnectionsPerSecondAvg\":")
+        w.double(m.netConnectionsPerSecondAvg)
+        w.raw(",\"netConnectionsPerSecondPeak\":")
+        w.double(m.netConnectionsPerSecondPeak)
+        w.raw(",\"netConnectionsTotal\":")
+        w.int(m.netConnectionsTotal)
+        w.raw(",\"processCountMax\":")
+        w.int(m.processCountMax)
+        w.raw(",\"rssBytesAvg\":")
+        w.int(m.rssBytesAvg)
+        w.raw(",\"rssBytesMax\":")
+        w.int(m.rssBytesMax)
+        w.raw(",\"rssTrendBytesPerSecond\":")
+        w.double(m.rssTrendBytesPerSecond)
+        w.raw(",\"sampleCount\":")
+        w.int(m.sampleCount)
+        w.raw(",\"stalledSeconds\":")
+        w.double(m.stalledSeconds)
+        w.raw("},\"name\":")
+        w.string(job.name)
+        w.raw(",\"parentId\":")
+        w.int(job.parentId)
+        w.raw(",\"pid\":")
+        w.int(job.pid)
+        w.raw(",\"reason\":")
+        w.string(job.reason)
+        w.raw(",\"retriedBy\":")
+        w.int(job.retriedBy)
+        w.raw(",\"signal\":")
+        w.int(job.signal)
+        w.raw(",\"startedAt\":")
+        w.string(job.startedAt.map { Timestamp.format($0) })
+        w.raw(",\"status\":")
+        w.string(job.status.rawValue)
+        w.byte(UInt8(ascii: "}"))
+        out = w.out
+    }
+
+    private struct Writer {
+        var out: [UInt8]
+
+        mutating func byte(_ b: UInt8) { out.append(b) }
+
+        mutating func raw(_ s: StaticString) {
+            s.withUTF8Buffer { out.append(contentsOf: $0) }
+        }
+
+        mutating func int(_ v: Int?) {
+            guard let v else { return raw("null") }
+            out.append(contentsOf: String(v).utf8)
+        }
+
+        mutating func double(_ v: Double?) {
+            guard let v else { return raw("null") }
+            if v.isNaN { return raw("\"NaN\"") }
+            if v.isInfinite { return v > 0 ? raw("\"Infinity\"") : raw("\"-Infinity\"") }
+            var text = v.description
+            if text.hasSuffix(".0") { text.removeLast(2) }
+            out.append(contentsOf: text.utf8)
+        }
+
+        mutating func string(_ s: String?) {
+            guard let s else { return raw("null") }
+            out.append(UInt8(ascii: "\""))
+            for b in s.utf8 {
+                switch b {
+                case UInt8(ascii: "\""): raw("\\\"")
+                case UInt8(ascii: "\\"): raw("\\\\")
+                case 0x08: raw("\\b")
+                case 0x0C: raw("\\f")
+                case 0x0A: raw("\\n")
+                case 0x0D: raw("\\r")
+                case 0x09: raw("\\t")
+                case 0..<0x20:
+                    let hex: StaticString = "0123456789abcdef"
+                    raw("\\u00")
+                    hex.withUTF8Buffer {
+                        out.append($0[Int(b >> 4)])
+                        out.append($0[Int(b & 15)])
+                    }
+                default: out.append(b)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+    }
+}
