@@ -5,7 +5,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_FILES = $(shell git ls-files '*.swift' | grep -v '\.pb\.swift$$')
 
-.PHONY: deps run test lint format release samples
+.PHONY: deps run test lint format release samples bench
 
 # libzstd-dev (snapshots) and pkg-config (how SwiftPM finds it), from Debian.
 deps:
@@ -37,3 +37,11 @@ release: deps
 
 samples: deps
 	scripts/update-samples.sh
+
+# Every benchmark of README › Performance (release builds; takes about an hour, most of it
+# the first build of Benchmarks/ and the 1M-job service runs).
+bench: release
+	scripts/bench-offline.sh 1000000 7
+	python3 scripts/bench-service.py --runs 5
+	python3 scripts/bench-scale.py --runs 5
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Whole-process figures of the jobrunner service (release build), medians of RUNS runs.
 
-  scripts/bench-service.py [--runs 5] [--jobs 1000] [--clients 8] [--sleepers 500] [--seconds 20]
+  scripts/bench-service.py [--runs 5] [--jobs 1000] [--clients 8] [--sleepers 500,5000] [--seconds 20]
 
 - launch throughput: JOBS `/bin/true` jobs through POST /v1/jobs from CLIENTS concurrent
   keep-alive clients; jobs/s = JOBS / time until the last POST was answered (each answer
   means the job's record is durable and the job was started). Also the time until all ended.
-- monitoring cost: SLEEPERS `sleep` jobs running; the manager's own CPU time (utime+stime of
+- monitoring cost: SLEEPERS `sleep` jobs running (each count in the comma-separated list,
+  in a fresh server); the manager's own CPU time (utime+stime of
   its /proc/PID/stat) over SECONDS, per monitored job per second, in microseconds; the same
   with no job running is printed as the idle floor.
 Stdlib only; the service runs on 127.0.0.1 with a temporary state directory.
@@ -81,7 +82,7 @@ def main():
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--jobs", type=int, default=1000)
     p.add_argument("--clients", type=int, default=8)
-    p.add_argument("--sleepers", type=int, default=500)
+    p.add_argument("--sleepers", default="500,5000", help="comma-separated counts of sleeping jobs")
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--binary", default=None)
     p.add_argument("--state-parent", default=None, help="where the temporary state directories go (default: $TMPDIR)")
@@ -89,7 +90,9 @@ def main():
     binary = a.binary or os.path.join(
         subprocess.check_output(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, text=True).strip(),
         "jobrunner")
-    rates, ends, costs, idles = [], [], [], []
+    sleeper_counts = [int(x) for x in str(a.sleepers).split(",")]
+    rates, ends, idles = [], [], []
+    costs = {n: [] for n in sleeper_counts}
     for run in range(a.runs):
         state = tempfile.mkdtemp(prefix="jobrunner-bench-", dir=a.state_parent)
         proc, host, port = start(binary, state)
@@ -105,23 +108,33 @@ def main():
 
             c0 = cpu_seconds(proc.pid); time.sleep(a.seconds / 2); idle = cpu_seconds(proc.pid) - c0
             idles.append(idle * 1e6 / (a.seconds / 2))
-            launch_many(host, port, a.sleepers, a.clients, {"name": "sleeper", "command": ["sleep", "3600"]})
-            time.sleep(3)  # every sleeper sampled at least once
-            c0 = cpu_seconds(proc.pid)
-            time.sleep(a.seconds)
-            used = cpu_seconds(proc.pid) - c0
-            costs.append(used * 1e6 / (a.sleepers * a.seconds))
-            print(f"run {run + 1}: launch {rates[-1]:.0f} jobs/s, all ended after {ends[-1]:.2f} s, "
-                  f"monitor {costs[-1]:.1f} us/job/s, idle {idles[-1]:.0f} us/s", file=sys.stderr)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
-            subprocess.run(["pkill", "-f", f"jobshim {state}"], check=False)
             shutil.rmtree(state, ignore_errors=True)
+        for n in sleeper_counts:
+            state = tempfile.mkdtemp(prefix="jobrunner-bench-", dir=a.state_parent)
+            proc, host, port = start(binary, state)
+            try:
+                launch_many(host, port, n, a.clients, {"name": "sleeper", "command": ["sleep", "3600"]})
+                time.sleep(3 + n / 1000)  # every sleeper sampled at least once
+                c0 = cpu_seconds(proc.pid)
+                time.sleep(a.seconds)
+                used = cpu_seconds(proc.pid) - c0
+                costs[n].append(used * 1e6 / (n * a.seconds))
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=60)
+                subprocess.run(["pkill", "-f", f"jobshim {state}"], check=False)
+                shutil.rmtree(state, ignore_errors=True)
+        print(f"run {run + 1}: launch {rates[-1]:.0f} jobs/s, all ended after {ends[-1]:.2f} s, "
+              + ", ".join(f"monitor {n}: {costs[n][-1]:.1f} us/job/s" for n in sleeper_counts)
+              + f", idle {idles[-1]:.0f} us/s", file=sys.stderr)
     print(f"| figure (median of {a.runs}) | value |\n|---|---|")
     print(f"| launch: {a.jobs} `/bin/true` jobs via POST /v1/jobs, {a.clients} clients | {statistics.median(rates):.0f} jobs/s |")
     print(f"| launch: time until all {a.jobs} ended | {statistics.median(ends):.2f} s |")
-    print(f"| monitor: manager CPU per running job per second, {a.sleepers} sleeping jobs | {statistics.median(costs):.1f} us |")
+    for n in sleeper_counts:
+        print(f"| monitor: manager CPU per running job per second, {n} sleeping jobs | {statistics.median(costs[n]):.1f} us |")
     print(f"| manager CPU with no job running | {statistics.median(idles):.0f} us/s |")
 
 

@@ -28,6 +28,15 @@ func buildApplication(
     for sub in ["journal", "snapshots", "logs", "run", "specs"] {
         try FileManager.default.createDirectory(atPath: "\(state)/\(sub)", withIntermediateDirectories: true)
     }
+    do {
+        try FileManager.default.createDirectory(
+            atPath: configuration.effectiveRunDirectory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+    } catch {
+        throw ConfigurationError(key: "runDirectory", "cannot be created: \(error.localizedDescription)")
+    }
     let shim = try ShimLauncher.locateShim(configured: configuration.shimPath)
     let audit = AuditLog(
         path: configuration.auditPath,
@@ -40,6 +49,7 @@ func buildApplication(
             "version": ProductVersion.current, "pid": Int(getpid()),
             "configDigest": configurationDigest(configuration),
             "listen": "\(configuration.listenHost):\(configuration.listenPort)",
+            "runDirectory": configuration.effectiveRunDirectory,
         ]
     )
     // A version other than the one that ran last on this state directory: an upgrade (or
@@ -85,6 +95,7 @@ func buildApplication(
         launcher: ShimLauncher(
             shimPath: shim,
             stateDirectory: state,
+            runDirectory: configuration.effectiveRunDirectory,
             maxLogBytes: configuration.maxLogBytes,
             runAs: runAs
         ),

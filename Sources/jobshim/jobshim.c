@@ -1,16 +1,21 @@
 // jobshim: the parent of one job. It outlives the manager so that a manager crash or
 // upgrade never kills or loses a job (the containerd-shim / conmon pattern).
 //
-//   jobshim STATE_DIR ID CWD [--max-log-bytes N] [--uid U --gid G --groups G1,G2] -- COMMAND [ARG...]
+//   jobshim STATE_DIR ID CWD [--run-dir DIR] [--max-log-bytes N] [--uid U --gid G --groups G1,G2] -- COMMAND [ARG...]
+//
+// --run-dir: where the run file goes (default STATE_DIR/run).
 //
 // CWD "-" keeps the current directory. With --uid/--gid/--groups the job drops to that
 // user and its groups before exec (the shim itself keeps its user, to write the records).
 // With --max-log-bytes the job's stdout and stderr are pipes the shim copies into the
 // files, keeping the newest bytes: when a file would pass N bytes it is rewritten with a
-// first line noting how many earlier bytes were dropped, then its last N/2 bytes.
+// first line noting how many earlier bytes were dropped, then its last N/2 bytes. A file
+// is created when its first byte comes (a job that writes nothing has no log file).
 // Output written after the job's own process exited (by a child it left behind) is not
-// kept in that mode. Without it the job writes straight to the files. The job gets the shim's environment (the manager
-// builds it), stdin from /dev/null, stdout/stderr appended to STATE_DIR/logs/ID.out|.err,
+// kept in that mode. Without it the job writes straight to the files.
+//
+// The job gets the shim's environment (the manager builds it), stdin from /dev/null,
+// stdout/stderr appended to STATE_DIR/logs/ID.out|.err,
 // a new session (it leads its own process group), default signal dispositions and an
 // empty signal mask. SIGTERM, SIGINT and SIGHUP sent to the shim are forwarded to the
 // job's process group. The shim keeps one file per job, STATE_DIR/run/ID: its first line
@@ -125,6 +130,11 @@ static void compact(struct stream *s, long long keep_from_file, long long also_d
 }
 
 static void capped_write(struct stream *s, const char *buf, size_t n, long long cap) {
+    if (s->dst < 0) {
+        s->dst = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (s->dst < 0) return;
+        s->size = lseek(s->dst, 0, SEEK_END);
+    }
     if (s->size + (long long)n > cap) {
         long long keep = cap / 2;
         if ((long long)n >= keep) {
@@ -155,7 +165,8 @@ static int pump(struct stream *s, long long cap) {
 
 static int usage(void) {
     fprintf(stderr,
-        "usage: jobshim STATE_DIR ID CWD [--max-log-bytes N] [--uid U --gid G --groups G1,G2] -- COMMAND [ARG...]\n");
+        "usage: jobshim STATE_DIR ID CWD [--run-dir DIR] [--max-log-bytes N] [--uid U --gid G --groups G1,G2] -- "
+        "COMMAND [ARG...]\n");
     return 2;
 }
 
@@ -165,6 +176,7 @@ int main(int argc, char **argv) {
     const char *id = argv[2];
     const char *cwd = argv[3];
     long long max_log = 0;
+    const char *run_dir = NULL;
     int drop_user = 0;
     uid_t uid = 0;
     gid_t gid = 0;
@@ -174,7 +186,9 @@ int main(int argc, char **argv) {
     while (a < argc && strcmp(argv[a], "--") != 0) {
         if (a + 1 >= argc) return usage();
         const char *value = argv[a + 1];
-        if (strcmp(argv[a], "--max-log-bytes") == 0) {
+        if (strcmp(argv[a], "--run-dir") == 0) {
+            run_dir = value;
+        } else if (strcmp(argv[a], "--max-log-bytes") == 0) {
             max_log = atoll(value);
         } else if (strcmp(argv[a], "--uid") == 0) {
             uid = (uid_t)strtoul(value, NULL, 10);
@@ -199,20 +213,30 @@ int main(int argc, char **argv) {
     char out_path[4096], err_path[4096], run_path[4096];
     snprintf(out_path, sizeof out_path, "%s/logs/%s.out", state, id);
     snprintf(err_path, sizeof err_path, "%s/logs/%s.err", state, id);
-    snprintf(run_path, sizeof run_path, "%s/run/%s", state, id);
+    if (run_dir) snprintf(run_path, sizeof run_path, "%s/%s", run_dir, id);
+    else snprintf(run_path, sizeof run_path, "%s/run/%s", state, id);
     int run = open(run_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
 
-    int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    int err = open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    struct stream streams[2] = {{-1, out, 0, 0, 0, out_path}, {-1, err, 0, 0, 0, err_path}};
+    // Without a cap the job writes straight into its files. With one, the shim copies the
+    // pipes into the files and creates each file when its first byte comes: a job that
+    // writes nothing (most short jobs) costs no log inode.
+    int out = -1, err = -1;
+    if (max_log <= 0) {
+        out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        err = open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    }
+    struct stream streams[2] = {{-1, -1, 0, 0, 0, out_path}, {-1, -1, 0, 0, 0, err_path}};
     int job_out = out, job_err = err;
     if (max_log > 0) {
         int p[2];
         for (int i = 0; i < 2; i++) {
-            if (streams[i].dst < 0 || pipe2(p, O_CLOEXEC) != 0) continue;
-            streams[i].src = p[0];
-            streams[i].size = lseek(streams[i].dst, 0, SEEK_END);
-            if (i == 0) job_out = p[1]; else job_err = p[1];
+            if (pipe2(p, O_CLOEXEC) == 0) {
+                streams[i].src = p[0];
+                if (i == 0) job_out = p[1]; else job_err = p[1];
+            } else {
+                int fd = open(streams[i].path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+                if (i == 0) out = job_out = fd; else err = job_err = fd;
+            }
         }
     }
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);

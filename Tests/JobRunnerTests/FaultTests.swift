@@ -61,8 +61,9 @@ struct FaultTests {
     }
 
     @Test func randomKill9sLoseNothingAndRunNothingTwice() async throws {
+        // The default run directory (on /dev/shm), removed at the end.
         let server = try await TestServer(settings: [
-            "snapshot.intervalSeconds": "0.4", "jobs.defaultRetries": "0",
+            "snapshot.intervalSeconds": "0.4", "jobs.defaultRetries": "0", "runDirectory": "null",
         ])
         let runs = server.state + "/runs.log"
         let ledger = Ledger()
@@ -121,6 +122,13 @@ struct FaultTests {
             #expect(ran[job.name]?.count == 1, "\(job.name) ran once")
         }
         await server.stop()
+        let audit = try String(contentsOfFile: server.state + "/audit.jsonl", encoding: .utf8)
+        let started = try #require(audit.split(separator: "\n").first { $0.contains(#""event":"managerStarted""#) })
+        let runDirectory = try #require(
+            (try JSONSerialization.jsonObject(with: Data(started.utf8)) as? [String: Any])?["runDirectory"] as? String
+        )
+        #expect(runDirectory.hasPrefix("/dev/shm/jobrunner-"))
+        try? FileManager.default.removeItem(atPath: runDirectory)
     }
 
     @Test func aKillDuringASnapshotWriteLosesNothing() async throws {

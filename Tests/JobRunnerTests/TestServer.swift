@@ -38,7 +38,8 @@ actor TestServer {
             state
             ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("jobrunner-tests-\(UUID().uuidString)").path
-        self.settings = Self.defaults.merging(settings) { $1 }
+        // Run files beside the state (the tmpfs default is exercised by FaultTests).
+        self.settings = Self.defaults.merging(["runDirectory": self.state + "/run"]) { $1 }.merging(settings) { $1 }
         (process, base) = try await Self.start(state: self.state, settings: self.settings)
     }
 

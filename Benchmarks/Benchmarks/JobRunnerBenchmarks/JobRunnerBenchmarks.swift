@@ -40,11 +40,21 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The same page both ways, in the same run: JSONEncoder (what the API used) and
+    // JobJSON (what it uses; the same bytes, tested in JobModelTests).
     let page = (0..<100).map { table[$0] }
-    Benchmark("JSON encoding, a page of 100 jobs") { benchmark in
+    Benchmark("JSON encoding, a page of 100 jobs, JSONEncoder") { benchmark in
         let encoder = JobJSONLines.makeEncoder()
         for _ in benchmark.scaledIterations {
             blackHole(try encoder.encode(page))
+        }
+    }
+
+    Benchmark("JSON encoding, a page of 100 jobs, JobJSON") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var out: [UInt8] = []
+            for job in page { JobJSON.append(job, to: &out) }
+            blackHole(out)
         }
     }
 

@@ -12,6 +12,9 @@ struct JobRunnerConfiguration: Sendable {
     var listenPort = 8080
     var stateDirectory = "./state"
     var logLevel = "info"
+    /// `runDirectory`: where the shims keep their run files; `nil` = on tmpfs (see
+    /// ``effectiveRunDirectory``).
+    var runDirectory: String? = nil
     var maxBodyBytes = 1 << 20
 
     var snapshotIntervalSeconds = 300.0
@@ -50,6 +53,24 @@ struct JobRunnerConfiguration: Sendable {
     var auditMaxBytes = 64 << 20
     var auditKeep = 5
 
+    /// The run files' directory: `runDirectory`, else `/dev/shm/jobrunner-HASH` (HASH of
+    /// the absolute state directory) when /dev/shm exists, else `STATE/run`. Run files (a
+    /// running job's pid, then its exit record) matter only while the machine is up —
+    /// after a reboot no job runs — so tmpfs spares every job an inode on the disk.
+    var effectiveRunDirectory: String {
+        if let runDirectory { return runDirectory }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: "/dev/shm", isDirectory: &isDirectory), isDirectory.boolValue
+        else { return stateDirectory + "/run" }
+        let absolute =
+            stateDirectory.hasPrefix("/")
+            ? stateDirectory : FileManager.default.currentDirectoryPath + "/" + stateDirectory
+        let path = URL(fileURLWithPath: absolute).standardizedFileURL.path
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "/dev/shm/jobrunner-" + String(hash, radix: 16)
+    }
+
     /// The audit log's path: `audit.file`, or `state/audit.jsonl`.
     var auditPath: String { auditFile ?? stateDirectory + "/audit.jsonl" }
 
@@ -86,6 +107,16 @@ struct JobRunnerConfiguration: Sendable {
             c,
             v throws(ConfigurationError) in
             c.stateDirectory = try nonEmpty(v as! String, "stateDirectory")
+        },
+        Key(
+            name: "runDirectory",
+            kind: .optionalString,
+            summary: "run files of running jobs (pid, exit record); null = /dev/shm/jobrunner-HASH, else STATE/run"
+        ) { c, v throws(ConfigurationError) in
+            if let path = v as? String, path.isEmpty {
+                throw ConfigurationError(key: "runDirectory", "must be a path or null")
+            }
+            c.runDirectory = v as? String
         },
         Key(name: "log.level", kind: .string, summary: "trace, debug, info, notice, warning, error, critical") {
             c,

@@ -23,10 +23,10 @@ struct RunFile: Sendable {
     var startTime: Int64
     var exit: ExitRecord?
 
-    static func path(state: String, id: Int) -> String { "\(state)/run/\(id)" }
+    static func path(directory: String, id: Int) -> String { "\(directory)/\(id)" }
 
-    static func read(state: String, id: Int) -> RunFile? {
-        guard let data = FileManager.default.contents(atPath: path(state: state, id: id)),
+    static func read(directory: String, id: Int) -> RunFile? {
+        guard let data = FileManager.default.contents(atPath: path(directory: directory, id: id)),
             let firstEnd = data.firstIndex(of: 10)
         else { return nil }
         let words = String(decoding: data[..<firstEnd], as: UTF8.self).split(separator: " ")

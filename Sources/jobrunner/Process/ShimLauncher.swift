@@ -10,6 +10,8 @@ import Glibc
 struct ShimLauncher: Sendable {
     let shimPath: String
     let stateDirectory: String
+    /// Where the run files go (`runDirectory`).
+    let runDirectory: String
     /// `jobs.maxLogBytes`: the shim keeps at most this many bytes of each stream.
     var maxLogBytes: Int? = nil
     /// `jobs.runAsUser`: the shim drops the job to this user and its groups before exec.
@@ -45,7 +47,7 @@ struct ShimLauncher: Sendable {
 
     /// Spawns the shim of job `id`; returns the shim's pid.
     func launch(id: Int, command: [String], cwd: String?, environment: [String: String]) throws(SpawnError) -> pid_t {
-        var arguments = [shimPath, stateDirectory, String(id), cwd ?? "-"]
+        var arguments = [shimPath, stateDirectory, String(id), cwd ?? "-", "--run-dir", runDirectory]
         if let maxLogBytes { arguments += ["--max-log-bytes", String(maxLogBytes)] }
         if let runAs {
             arguments += [
@@ -57,7 +59,11 @@ struct ShimLauncher: Sendable {
         // The run file exists before the shim does: a manager that stops between here and
         // the journal's `running` record finds it at start-up and does not launch the job
         // a second time (see JobSupervisor.recover).
-        let runFile = open(RunFile.path(state: stateDirectory, id: id), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        let runFile = open(
+            RunFile.path(directory: runDirectory, id: id),
+            O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+            0o640
+        )
         if runFile < 0 { throw SpawnError(errno: errno) }
         close(runFile)
         let env = environment.map { "\($0.key)=\($0.value)" }

@@ -84,6 +84,19 @@ actor JobSupervisor {
         self.state = configuration.stateDirectory
     }
 
+    /// The run file of job `id`: in the run directory, or (written by a shim of a version
+    /// before `runDirectory`) in `STATE/run`.
+    private func runFile(_ id: Int) -> RunFile? {
+        RunFile.read(directory: configuration.effectiveRunDirectory, id: id)
+            ?? RunFile.read(directory: state + "/run", id: id)
+    }
+
+    private func runPath(_ id: Int) -> String {
+        let path = RunFile.path(directory: configuration.effectiveRunDirectory, id: id)
+        let legacy = RunFile.path(directory: state + "/run", id: id)
+        return access(path, F_OK) != 0 && access(legacy, F_OK) == 0 ? legacy : path
+    }
+
     /// The history version the last written snapshot holds.
     private var snapshottedVersion = -1
 
@@ -132,23 +145,23 @@ actor JobSupervisor {
         // then no shim ever started and it is launched again. Never twice.
         let pendingWithRunFile = jobs.indices.filter {
             jobs.status(at: $0) == .pending
-                && FileManager.default.fileExists(atPath: RunFile.path(state: state, id: $0 + 1))
+                && FileManager.default.fileExists(atPath: runPath($0 + 1))
         }
         if !pendingWithRunFile.isEmpty {
             let deadline = Date().addingTimeInterval(2)
             while Date() < deadline,
-                pendingWithRunFile.contains(where: { RunFile.read(state: state, id: jobs[$0].id) == nil })
+                pendingWithRunFile.contains(where: { runFile(jobs[$0].id) == nil })
             {
                 usleep(20_000)
             }
             for index in pendingWithRunFile {
-                if let run = RunFile.read(state: state, id: jobs[index].id) {
+                if let run = runFile(jobs[index].id) {
                     jobs[index].status = .running
                     jobs[index].pid = Int(run.pid)
                     jobs[index].startedAt = jobs[index].startedAt ?? Timestamp.quantized(Date())
                     journalRecord(jobs[index].id)
                 } else {
-                    unlink(RunFile.path(state: state, id: jobs[index].id))
+                    unlink(runPath(jobs[index].id))
                 }
             }
         }
@@ -165,7 +178,7 @@ actor JobSupervisor {
                 if let notBefore = spec.notBefore, notBefore > now { delayed.append(id) } else { pending.append(id) }
                 counts.pending += 1
             case .running:
-                if let record = RunFile.read(state: state, id: id)?.exit {
+                if let record = runFile(id)?.exit {
                     specs[id] = readSpec(id)
                     running[id] = Running(launchedAt: monotonicSeconds())
                     finish(id, record: record)
@@ -192,7 +205,7 @@ actor JobSupervisor {
 
     /// The job's pid from its pid file, when that process is alive with the same start time.
     private func alivePid(_ id: Int) -> Int32? {
-        guard let run = RunFile.read(state: state, id: id) else { return nil }
+        guard let run = runFile(id) else { return nil }
         let pid = run.pid
         var file = ProcFile()
         guard file.read("/proc/\(pid)/stat"), let stat = ProcStat.parse(file.bytes), stat.startTime == run.startTime,
@@ -243,7 +256,7 @@ actor JobSupervisor {
         specs[id] = spec
         version += 1
         do {
-            try await journal.append(try encoder.encode(job), durable: true)
+            try await journal.append(Data(JobJSON.encode(job)), durable: true)
         } catch {
             // Refused (503): not recorded, so not kept. Refused jobs at the end of the
             // history are dropped; one followed by a recorded job (rare: the disk filled and
@@ -314,7 +327,7 @@ actor JobSupervisor {
             version += 1
             ServiceMetrics.finished(.cancelled, durationSeconds: nil)
             endedSinceCut.append(id)
-            try await journal.append(try encoder.encode(jobs[id - 1]), durable: true)
+            try await journal.append(Data(JobJSON.encode(jobs[id - 1])), durable: true)
         case .running:
             terminate(id, .cancelled)
         default:
@@ -393,8 +406,7 @@ actor JobSupervisor {
     private func journalRecord(_ id: Int) {
         let job = jobs[id - 1]
         if job.status.isFinal { endedSinceCut.append(id) }
-        guard let data = try? encoder.encode(job) else { return }
-        journal.enqueue(data)
+        journal.enqueue(Data(JobJSON.encode(job)))
     }
 
     // MARK: - Stopping
@@ -413,7 +425,7 @@ actor JobSupervisor {
     }
 
     private func readPid(_ id: Int) -> Int32? {
-        guard let pid = RunFile.read(state: state, id: id)?.pid else { return nil }
+        guard let pid = runFile(id)?.pid else { return nil }
         if running[id] != nil {
             running[id]!.jobPid = pid
             jobs[id - 1].pid = Int(pid)
@@ -429,7 +441,7 @@ actor JobSupervisor {
             unclaimedExits.insert(pid)
             return
         }
-        guard let record = RunFile.read(state: state, id: id)?.exit else {
+        guard let record = runFile(id)?.exit else {
             markLost(id, "lost: its shim exited without an exit record")
             running[id] = nil
             launchPending()
@@ -539,7 +551,7 @@ actor JobSupervisor {
                 if let pid = r.jobPid ?? readPid(id) { kill(-pid, SIGKILL) }
                 running[id]?.killAt = now + 1
             }
-            if r.adopted, let record = RunFile.read(state: state, id: id)?.exit {
+            if r.adopted, let record = runFile(id)?.exit {
                 finish(id, record: record)
             }
         }
@@ -682,7 +694,8 @@ actor JobSupervisor {
             return
         }
         for id in ids where running[id] == nil && specs[id] == nil {
-            unlink(RunFile.path(state: state, id: id))
+            unlink(runPath(id))
+            unlink(RunFile.path(directory: state + "/run", id: id))
             unlink("\(state)/specs/\(id).json")
         }
     }
