@@ -36,6 +36,11 @@ def make_state(binary_dir, history, parent, cache):
     return state
 
 
+def run_directory(state):
+    """The run files on tmpfs (as by default), in a directory the script removes."""
+    return "/dev/shm/jobrunner-bench-" + os.path.basename(state)
+
+
 def wait_address(state, timeout=60):
     path = os.path.join(state, "jobrunner.addr")
     deadline = time.perf_counter() + timeout
@@ -65,7 +70,8 @@ def healthy(host, port):
 
 def serve(binary_dir, state, *settings):
     args = [os.path.join(binary_dir, "jobrunner"), "serve", "--config", os.path.join(ROOT, "config.json"),
-            "--set", f"stateDirectory={state}", "--set", "listen.port=0", "--set", "log.level=error"]
+            "--set", f"stateDirectory={state}", "--set", "listen.port=0", "--set", "log.level=error",
+            "--set", f"runDirectory={run_directory(state)}"]
     for s in settings:
         args += ["--set", s]
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -153,6 +159,7 @@ def main():
                     wrk_rates.append(float(line.split()[1]))
         stop(proc)
         shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(run_directory(state), ignore_errors=True)
 
         # The same list calls on a small history.
         state = make_state(bdir, 0, a.state_parent, cache)
@@ -168,6 +175,7 @@ def main():
         small_p50.append(percentile(lat, 50) * 1e3); small_p99.append(percentile(lat, 99) * 1e3)
         stop(proc)
         shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(run_directory(state), ignore_errors=True)
 
         # GET /v1/jobs/{id} while snapshots are written.
         state = make_state(bdir, a.history, a.state_parent, cache)
@@ -196,13 +204,14 @@ def main():
         if during:
             get_snap_p99.append(percentile(during, 99) * 1e3)
         shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(run_directory(state), ignore_errors=True)
 
         # kill -9 to healthy under the watchdog.
         state = make_state(bdir, a.history, a.state_parent, cache)
         watchdog = subprocess.Popen(
             [os.path.join(bdir, "jobrunner"), "start", "--config", os.path.join(ROOT, "config.json"),
              "--set", f"stateDirectory={state}", "--set", "listen.port=0", "--set", "log.level=error",
-             "--set", "watchdog.intervalSeconds=0.2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--set", f"runDirectory={run_directory(state)}", "--set", "watchdog.intervalSeconds=0.2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         host, port = wait_address(state)
         while not healthy(host, port):
             time.sleep(0.01)
@@ -216,6 +225,7 @@ def main():
         recoveries.append(time.perf_counter() - t0)
         stop(watchdog)
         shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(run_directory(state), ignore_errors=True)
         print(f"run {run + 1}: start {starts[-1]:.2f} s, recovery {recoveries[-1]:.2f} s, RSS {rss[-1]:.0f} MB, "
               f"list p99 {list_p99[-1]:.2f} ms (small history {small_p99[-1]:.2f} ms), "
               f"get p99 during snapshot {get_snap_p99[-1] if get_snap_p99 else float('nan'):.2f} ms, "

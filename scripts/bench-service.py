@@ -6,6 +6,8 @@
 - launch throughput: JOBS `/bin/true` jobs through POST /v1/jobs from CLIENTS concurrent
   keep-alive clients; jobs/s = JOBS / time until the last POST was answered (each answer
   means the job's record is durable and the job was started). Also the time until all ended.
+- launch with wrk (Debian package `wrk`, a C client that leaves the cores to the service):
+  POST /v1/jobs of `/bin/true` from 8 connections for 2 s (about 1,500 jobs), jobs/s.
 - monitoring cost: SLEEPERS `sleep` jobs running (each count in the comma-separated list,
   in a fresh server); the manager's own CPU time (utime+stime of
   its /proc/PID/stat) over SECONDS, per monitored job per second, in microseconds; the same
@@ -21,7 +23,8 @@ def start(binary, state):
     os.makedirs(state, exist_ok=True)
     proc = subprocess.Popen(
         [binary, "serve", "--config", os.path.join(ROOT, "config.json"), "--set", f"stateDirectory={state}",
-         "--set", "listen.port=0", "--set", "log.level=error", "--set", "jobs.defaultRetries=0"],
+         "--set", "listen.port=0", "--set", "log.level=error", "--set", "jobs.defaultRetries=0",
+         "--set", f"runDirectory={run_directory(state)}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     addr = os.path.join(state, "jobrunner.addr")
     for _ in range(400):
@@ -31,6 +34,11 @@ def start(binary, state):
         time.sleep(0.025)
     proc.kill()
     sys.exit("jobrunner did not start")
+
+
+def run_directory(state):
+    """The run files on tmpfs (as by default), in a directory the script removes."""
+    return "/dev/shm/jobrunner-bench-" + os.path.basename(state)
 
 
 def cpu_seconds(pid):
@@ -91,7 +99,11 @@ def main():
         subprocess.check_output(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, text=True).strip(),
         "jobrunner")
     sleeper_counts = [int(x) for x in str(a.sleepers).split(",")]
-    rates, ends, idles = [], [], []
+    rates, ends, idles, wrk_rates = [], [], [], []
+    lua = os.path.join(tempfile.gettempdir(), "jobrunner-post.lua")
+    with open(lua, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = \'{"name":"true","command":["/bin/true"]}\'\n'
+                'wrk.headers["Content-Type"] = "application/json"\n')
     costs = {n: [] for n in sleeper_counts}
     for run in range(a.runs):
         state = tempfile.mkdtemp(prefix="jobrunner-bench-", dir=a.state_parent)
@@ -108,10 +120,18 @@ def main():
 
             c0 = cpu_seconds(proc.pid); time.sleep(a.seconds / 2); idle = cpu_seconds(proc.pid) - c0
             idles.append(idle * 1e6 / (a.seconds / 2))
+            if shutil.which("wrk"):
+                out = subprocess.run(["wrk", "-t2", "-c8", "-d2s", "-s", lua, f"http://{host}:{port}/v1/jobs"],
+                                     capture_output=True, text=True).stdout
+                for line in out.splitlines():
+                    if line.startswith("Requests/sec:"):
+                        wrk_rates.append(float(line.split()[1]))
+                time.sleep(3)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
             shutil.rmtree(state, ignore_errors=True)
+            shutil.rmtree(run_directory(state), ignore_errors=True)
         for n in sleeper_counts:
             state = tempfile.mkdtemp(prefix="jobrunner-bench-", dir=a.state_parent)
             proc, host, port = start(binary, state)
@@ -127,12 +147,16 @@ def main():
                 proc.wait(timeout=60)
                 subprocess.run(["pkill", "-f", f"jobshim {state}"], check=False)
                 shutil.rmtree(state, ignore_errors=True)
+                shutil.rmtree(run_directory(state), ignore_errors=True)
+            shutil.rmtree(run_directory(state), ignore_errors=True)
         print(f"run {run + 1}: launch {rates[-1]:.0f} jobs/s, all ended after {ends[-1]:.2f} s, "
               + ", ".join(f"monitor {n}: {costs[n][-1]:.1f} us/job/s" for n in sleeper_counts)
               + f", idle {idles[-1]:.0f} us/s", file=sys.stderr)
     print(f"| figure (median of {a.runs}) | value |\n|---|---|")
     print(f"| launch: {a.jobs} `/bin/true` jobs via POST /v1/jobs, {a.clients} clients | {statistics.median(rates):.0f} jobs/s |")
     print(f"| launch: time until all {a.jobs} ended | {statistics.median(ends):.2f} s |")
+    if wrk_rates:
+        print(f"| launch: POST /v1/jobs `/bin/true` with wrk -t2 -c8 -d2s | {statistics.median(wrk_rates):.0f} jobs/s |")
     for n in sleeper_counts:
         print(f"| monitor: manager CPU per running job per second, {n} sleeping jobs | {statistics.median(costs[n]):.1f} us |")
     print(f"| manager CPU with no job running | {statistics.median(idles):.0f} us/s |")

@@ -239,6 +239,17 @@ struct FaultTests {
         }
     }
 
+    @Test func periodicSnapshotsAreSkippedWhenNothingChanged() async throws {
+        let server = try await TestServer(settings: ["snapshot.intervalSeconds": "0.2"])
+        _ = try await server.waitForEnd(try await server.launch(["name": "once", "command": ["/bin/true"]]))
+        try await Task.sleep(for: .milliseconds(2_000))
+        await server.stop()
+        let audit = try String(contentsOfFile: server.state + "/audit.jsonl", encoding: .utf8)
+        let written = audit.split(separator: "\n").filter { $0.contains(#""event":"snapshotWritten""#) }.count
+        // About 10 intervals passed: the first snapshot after the job, then only the one at shutdown.
+        #expect((1...3).contains(written), "\(written) snapshots")
+    }
+
     @Test func aVersionChangeIsAudited() async throws {
         let server = try await TestServer()
         await server.stop()

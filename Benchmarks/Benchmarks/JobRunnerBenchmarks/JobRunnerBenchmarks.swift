@@ -80,28 +80,33 @@ let benchmarks: @Sendable () -> Void = {
     }
 }
 
-/// `sleep` processes, each leading its own session as a job does under its shim.
+/// `sleep` processes, each leading its own session as a job does under its shim
+/// (posix_spawn with POSIX_SPAWN_SETSID: the pid is the session's leader).
 final class SleepingProcesses: @unchecked Sendable {
     // @unchecked: setup, the benchmark body and teardown run one after another on the
-    // benchmark runner's thread; nothing touches `processes` concurrently.
+    // benchmark runner's thread; nothing touches `pids` concurrently.
     static let shared = SleepingProcesses()
-    private var processes: [Process] = []
-    var pids: [Int32] { processes.map(\.processIdentifier) }
+    private(set) var pids: [Int32] = []
 
     func start(_ count: Int) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, 0x80)  // POSIX_SPAWN_SETSID
+        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("600"), nil]
+        defer { for a in arguments { free(a) } }
         for _ in 0..<count {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-            process.arguments = ["/bin/sleep", "600"]
-            try process.run()
-            processes.append(process)
+            var pid: pid_t = 0
+            let rc = posix_spawn(&pid, "/bin/sleep", nil, &attributes, arguments, environ)
+            guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
+            pids.append(pid)
         }
         Thread.sleep(forTimeInterval: 0.2)
     }
 
     func stop() {
-        for process in processes where process.isRunning { process.terminate() }
-        for process in processes { process.waitUntilExit() }
-        processes.removeAll()
+        for pid in pids { kill(pid, SIGKILL) }
+        for pid in pids { waitpid(pid, nil, 0) }
+        pids.removeAll()
     }
 }
