@@ -47,6 +47,8 @@ actor JobSupervisor {
     let reaper: Reaper
     let logger: Logger
     let state: String
+    /// `configuration.effectiveRunDirectory`, worked out once.
+    let runDirectory: String
     let startedAt = Date()
 
     private(set) var jobs = JobStore()
@@ -82,17 +84,18 @@ actor JobSupervisor {
         self.reaper = reaper
         self.logger = logger
         self.state = configuration.stateDirectory
+        self.runDirectory = configuration.effectiveRunDirectory
     }
 
     /// The run file of job `id`: in the run directory, or (written by a shim of a version
     /// before `runDirectory`) in `STATE/run`.
     private func runFile(_ id: Int) -> RunFile? {
-        RunFile.read(directory: configuration.effectiveRunDirectory, id: id)
+        RunFile.read(directory: runDirectory, id: id)
             ?? RunFile.read(directory: state + "/run", id: id)
     }
 
     private func runPath(_ id: Int) -> String {
-        let path = RunFile.path(directory: configuration.effectiveRunDirectory, id: id)
+        let path = RunFile.path(directory: runDirectory, id: id)
         let legacy = RunFile.path(directory: state + "/run", id: id)
         return access(path, F_OK) != 0 && access(legacy, F_OK) == 0 ? legacy : path
     }
