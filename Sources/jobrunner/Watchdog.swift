@@ -88,6 +88,10 @@ struct Watchdog {
             withIntermediateDirectories: true
         )
         audit("watchdogStarted", ["version": ProductVersion.current, "pid": "\(getpid())"])
+        // `jobrunner upgrade` finds the watchdog of a state directory here.
+        let pidFile = configuration.stateDirectory + "/watchdog.pid"
+        try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        defer { unlink(pidFile) }
         var restarts: [Date] = []
         var backoff = 0.1
         var cause = "start"

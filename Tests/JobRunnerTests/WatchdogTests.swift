@@ -17,7 +17,10 @@ struct WatchdogTests {
         init() throws {
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
             process.executableURL = TestServer.buildDirectory.appendingPathComponent("jobrunner")
-            var arguments = ["start", "--set", "stateDirectory=\(state)", "--set", "watchdog.intervalSeconds=0.2"]
+            var arguments = [
+                "start", "--set", "stateDirectory=\(state)", "--set", "watchdog.intervalSeconds=0.2",
+                "--set", "runDirectory=\(state)/run",
+            ]
             for (k, v) in TestServer.defaults.sorted(by: { $0.key < $1.key }) { arguments += ["--set", "\(k)=\(v)"] }
             process.arguments = arguments
             process.standardOutput = FileHandle.nullDevice
@@ -116,6 +119,44 @@ struct WatchdogTests {
         let audit = (try? String(contentsOfFile: watched.state + "/audit.jsonl", encoding: .utf8)) ?? ""
         #expect(audit.contains("hung: 3 failed health checks"))
         watched.stop()
+    }
+
+    @Test func theUpgradeCommandRestartsTheServerAndKeepsJobs() async throws {
+        let watched = try Watched()
+        let (pid, base) = try await watched.waitHealthy()
+        let id = try await Self.launch(base, ["name": "long", "command": ["sleep", "2"]])
+        try await Task.sleep(for: .milliseconds(300))
+        let upgrade = Process()
+        upgrade.executableURL = TestServer.buildDirectory.appendingPathComponent("jobrunner")
+        upgrade.arguments = ["upgrade", "--set", "stateDirectory=\(watched.state)", "--timeout", "30"]
+        let pipe = Pipe()
+        upgrade.standardOutput = pipe
+        try upgrade.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        upgrade.waitUntilExit()
+        #expect(upgrade.terminationStatus == 0)
+        #expect(output.hasPrefix("upgraded: server pid \(pid) -> "), "\(output)")
+        #expect(output.contains("version \(ProductVersion.current) -> \(ProductVersion.current)"))
+        let (newPid, newBase) = try await watched.waitHealthy(notPid: pid)
+        var job = try await Self.job(newBase, id)
+        for _ in 0..<100 where !job.status.isFinal {
+            try await Task.sleep(for: .milliseconds(100))
+            job = try await Self.job(newBase, id)
+        }
+        #expect(newPid != pid)
+        #expect(job.status == .succeeded && job.retriedBy == nil, "the job continued and ran once")
+        watched.stop()
+        // Without a watchdog the command fails clearly.
+        let alone = Process()
+        alone.executableURL = TestServer.buildDirectory.appendingPathComponent("jobrunner")
+        alone.arguments = ["upgrade", "--set", "stateDirectory=\(watched.state)"]
+        let errors = Pipe()
+        alone.standardError = errors
+        try alone.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        alone.waitUntilExit()
+        #expect(alone.terminationStatus == 1)
+        #expect(message.contains("no `jobrunner start` watchdog"))
     }
 
     @Test func sighupUpgradesWithoutLosingRunningJobs() async throws {

@@ -203,6 +203,11 @@ actor JobSupervisor {
             }
         }
         version += 1
+        // Loaded from a snapshot with nothing journaled or settled since: that snapshot is
+        // the whole history, so no new one is needed until something changes.
+        if snapshot != nil, journaled.isEmpty, counts == (0, 0, 0, 0), pendingWithRunFile.isEmpty {
+            snapshottedVersion = version
+        }
         return counts
     }
 

@@ -29,7 +29,9 @@ struct SnapshotService: Service {
             await snapshot(force: false)
         }
         audit.record("shuttingDown", ["pid": Int(getpid())])
-        await snapshot(force: true)
+        // Not when nothing changed since the last snapshot: it holds everything, and an
+        // upgrade of a server with a large history is then only the new server's start.
+        await snapshot(force: false)
     }
 
     /// Writes one snapshot now; unless `force`, only when the history changed since the last.
