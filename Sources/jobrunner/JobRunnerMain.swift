@@ -45,7 +45,7 @@ extension JobRunner {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Run the service in the foreground (SIGTERM/SIGINT: stop accepting, snapshot, exit 0; jobs keep running)."
+                "Run the service in the foreground (SIGTERM/SIGINT: stop accepting, snapshot if anything changed, exit 0; jobs keep running)."
         )
 
         @OptionGroup var options: ConfigOptions
