@@ -14,15 +14,16 @@ import Glibc
 func buildApplication(
     configuration: JobRunnerConfiguration,
     logger: Logger,
-    routes: ((([String]) -> Void))? = nil
+    routes: (([String]) -> Void)? = nil
 ) async throws -> some ApplicationProtocol {
     let state = configuration.stateDirectory
-    let tokens: TokenAuthority?
-    do {
-        tokens = try configuration.tokensFile.map { path throws(TokensFile.LoadError) in try TokenAuthority(path: path)
+    var tokens: TokenAuthority?
+    if let path = configuration.tokensFile {
+        do {
+            tokens = try TokenAuthority(path: path)
+        } catch {
+            throw ConfigurationError(key: "security.tokensFile", "cannot be used: \(error)")
         }
-    } catch {
-        throw ConfigurationError(key: "security.tokensFile", "cannot be used: \(error)")
     }
     let runAs = try configuration.runAsUser.map { try RunAsUser.resolve($0) }
     for sub in ["journal", "snapshots", "logs", "run", "specs"] {
