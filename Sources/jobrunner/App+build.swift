@@ -29,9 +29,10 @@ func buildApplication(
     for sub in ["journal", "snapshots", "logs", "run", "specs"] {
         try FileManager.default.createDirectory(atPath: "\(state)/\(sub)", withIntermediateDirectories: true)
     }
+    let runDirectory = configuration.effectiveRunDirectory
     do {
         try FileManager.default.createDirectory(
-            atPath: configuration.effectiveRunDirectory,
+            atPath: runDirectory,
             withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700]
         )
@@ -50,7 +51,7 @@ func buildApplication(
             "version": ProductVersion.current, "pid": Int(getpid()),
             "configDigest": configurationDigest(configuration),
             "listen": "\(configuration.listenHost):\(configuration.listenPort)",
-            "runDirectory": configuration.effectiveRunDirectory,
+            "runDirectory": runDirectory,
         ]
     )
     // A version other than the one that ran last on this state directory: an upgrade (or
@@ -96,7 +97,7 @@ func buildApplication(
         launcher: ShimLauncher(
             shimPath: shim,
             stateDirectory: state,
-            runDirectory: configuration.effectiveRunDirectory,
+            runDirectory: runDirectory,
             maxLogBytes: configuration.maxLogBytes,
             runAs: runAs
         ),
@@ -234,10 +235,12 @@ struct APIMiddleware: RouterMiddleware {
         next: (Request, AppRequestContext) async throws -> Response
     ) async throws -> Response {
         let started = ContinuousClock.now
+        // The peer's address as text, worked out once (allow-list and audit line).
+        let client = context.remoteAddress?.ipAddress
         var context = context
         var response: Response
         do {
-            try authorize(request, &context)
+            try authorize(request, client: client, &context)
             response = try await next(request, context)
         } catch let error as APIError {
             response = APIError.response(status: error.status, code: error.code, message: error.message)
@@ -269,7 +272,7 @@ struct APIMiddleware: RouterMiddleware {
         }
         // Calls that change state are on disk before their answer; reads follow within 50 ms.
         audit.apiCall(
-            client: context.remoteAddress?.ipAddress ?? "unknown",
+            client: client ?? "unknown",
             tokenID: context.tokenID,
             method: request.method.rawValue,
             path: request.uri.path,
@@ -282,12 +285,12 @@ struct APIMiddleware: RouterMiddleware {
     }
 
     /// Throws the 403 or 401 of a call that may not go on; notes the token id in `context`.
-    private func authorize(_ request: Request, _ context: inout AppRequestContext) throws {
-        guard clients.allows(context.remoteAddress?.ipAddress) else {
+    private func authorize(_ request: Request, client: String?, _ context: inout AppRequestContext) throws {
+        guard clients.allows(client) else {
             throw APIError(
                 .forbidden,
                 "clientNotAllowed",
-                "client \(context.remoteAddress?.ipAddress ?? "unknown") is not in security.allowedClients"
+                "client \(client ?? "unknown") is not in security.allowedClients"
             )
         }
         guard let tokens else { return }

@@ -39,6 +39,16 @@ struct ConfigOptions: ParsableArguments {
         if path == nil, FileManager.default.fileExists(atPath: "config.json") { path = "config.json" }
         return try JobRunnerConfiguration.load(path: path, overrides: values)
     }
+
+    /// ``load()``, or exit 78 (EX_CONFIG) with the message naming the key.
+    func loadOrExit() throws -> JobRunnerConfiguration {
+        do {
+            return try load()
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+    }
 }
 
 extension JobRunner {
@@ -54,13 +64,7 @@ extension JobRunner {
         var listRoutes = false
 
         func run() async throws {
-            let configuration: JobRunnerConfiguration
-            do {
-                configuration = try options.load()
-            } catch let error as ConfigurationError {
-                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-                throw ExitCode(78)  // EX_CONFIG
-            }
+            let configuration = try options.loadOrExit()
             let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
@@ -96,13 +100,7 @@ extension JobRunner {
         @OptionGroup var options: ConfigOptions
 
         func run() throws {
-            let configuration: JobRunnerConfiguration
-            do {
-                configuration = try options.load()
-            } catch let error as ConfigurationError {
-                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-                throw ExitCode(78)
-            }
+            let configuration = try options.loadOrExit()
             var arguments = ["serve"]
             if let config = options.config { arguments += ["--config", config] }
             for item in options.overrides { arguments += ["--set", item] }
@@ -131,13 +129,7 @@ extension JobRunner {
         var timeout: Double = 60
 
         func run() throws {
-            let configuration: JobRunnerConfiguration
-            do {
-                configuration = try options.load()
-            } catch let error as ConfigurationError {
-                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-                throw ExitCode(78)
-            }
+            let configuration = try options.loadOrExit()
             let state = configuration.stateDirectory
             func fail(_ message: String) -> ExitCode {
                 FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
@@ -191,13 +183,7 @@ extension JobRunner {
 
             func path() throws -> String {
                 if let file { return file }
-                let configuration: JobRunnerConfiguration
-                do {
-                    configuration = try options.load()
-                } catch let error as ConfigurationError {
-                    FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-                    throw ExitCode(78)
-                }
+                let configuration = try options.loadOrExit()
                 guard let path = configuration.tokensFile else {
                     throw ValidationError("security.tokensFile is not set: set it in the configuration or pass --file.")
                 }

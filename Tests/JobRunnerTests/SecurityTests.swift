@@ -56,10 +56,11 @@ struct SecurityTests {
     }
 
     /// Runs `jobrunner token …`; returns stdout.
-    static func tokenCommand(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs `path` with `arguments`; its exit status and stdout (stderr discarded).
+    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = TestServer.buildDirectory.appendingPathComponent("jobrunner")
-        process.arguments = ["token"] + arguments
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -67,6 +68,11 @@ struct SecurityTests {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines))
+    }
+
+    /// `jobrunner token …`.
+    static func tokenCommand(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try run(TestServer.buildDirectory.appendingPathComponent("jobrunner").path, ["token"] + arguments)
     }
 
     @Test func tokensAndScopes() async throws {
@@ -140,7 +146,7 @@ struct SecurityTests {
         let job = try await server.waitForEnd(id)
         #expect(job.status == .succeeded)
         let out = try await server.request("GET", "/v1/jobs/\(id)/logs").text
-        let nobody = try Self.output("/usr/bin/id", ["-u", "nobody"])
+        let nobody = try Self.run("/usr/bin/id", ["-u", "nobody"]).output
         #expect(out.split(separator: "\n").first.map(String.init) == nobody)
         #expect(out.split(separator: "\n").first != "0")
         await server.stop()
@@ -160,18 +166,6 @@ struct SecurityTests {
         #expect(process.terminationStatus == 78)
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(text.contains("jobs.runAsUser"))
-    }
-
-    static func output(_ path: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
     }
 
     @Test func thousandsOfConcurrentConnectionsAreServed() async throws {

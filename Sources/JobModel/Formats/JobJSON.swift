@@ -96,6 +96,23 @@ public enum JobJSON {
         out = w.out
     }
 
+    /// Appends `text` as a JSON string, escaped as JSONEncoder escapes it.
+    public static func appendString(_ text: String, to out: inout [UInt8]) {
+        var w = Writer(out: out)
+        out = []
+        w.string(text)
+        out = w.out
+    }
+
+    /// Appends `value` as JSONEncoder writes a Double (`2`, `0.5`, `1e-07`; NaN and
+    /// infinities as the strings "NaN", "Infinity", "-Infinity").
+    public static func appendDouble(_ value: Double, to out: inout [UInt8]) {
+        var w = Writer(out: out)
+        out = []
+        w.double(value)
+        out = w.out
+    }
+
     private struct Writer {
         var out: [UInt8]
 

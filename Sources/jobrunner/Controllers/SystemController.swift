@@ -44,8 +44,9 @@ struct SystemController: Sendable {
         var version: String
     }
 
-    struct Health: Encodable {
-        struct Snapshot: Encodable {
+    /// Written by ``json`` (not an encoder): health is polled often.
+    struct Health {
+        struct Snapshot {
             var createdAt: String
             var jobCount: Int
         }
@@ -58,11 +59,11 @@ struct SystemController: Sendable {
         var lastSnapshot: Snapshot?
         var problems: [String]
 
-        /// The JSON of `JSONResponse.make(self)`, written by hand: health is polled often.
+        /// The JSON an encoder with sorted keys would write (omitting a nil `lastSnapshot`).
         var json: String {
             func quoted(_ s: String) -> String {
                 var out: [UInt8] = []
-                AuditLog.appendString(s, to: &out)
+                JobJSON.appendString(s, to: &out)
                 return String(decoding: out, as: UTF8.self)
             }
             var text = "{\"jobCount\":\(jobCount)"
@@ -71,9 +72,10 @@ struct SystemController: Sendable {
                     ",\"lastSnapshot\":{\"createdAt\":\(quoted(lastSnapshot.createdAt)),\"jobCount\":\(lastSnapshot.jobCount)}"
             }
             text += ",\"pendingJobs\":\(pendingJobs),\"problems\":[\(problems.map(quoted).joined(separator: ","))]"
-            var uptime = "\(uptimeSeconds)"
-            if uptime.hasSuffix(".0") { uptime.removeLast(2) }
-            text += ",\"runningJobs\":\(runningJobs),\"status\":\(quoted(status)),\"uptimeSeconds\":\(uptime)"
+            var uptime: [UInt8] = []
+            JobJSON.appendDouble(uptimeSeconds, to: &uptime)
+            text +=
+                ",\"runningJobs\":\(runningJobs),\"status\":\(quoted(status)),\"uptimeSeconds\":\(String(decoding: uptime, as: UTF8.self))"
             text += ",\"version\":\(quoted(version))}"
             return text
         }

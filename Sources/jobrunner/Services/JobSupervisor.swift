@@ -69,7 +69,6 @@ actor JobSupervisor {
     private var statsCache: (key: String, report: AnalysisReport)?
     private(set) var lastSnapshot: SnapshotInfo?
     private(set) var lastSnapshotError: String?
-    private let encoder = JobJSONLines.makeEncoder()
 
     init(
         configuration: JobRunnerConfiguration,
@@ -702,8 +701,8 @@ actor JobSupervisor {
             return
         }
         for id in ids where running[id] == nil && specs[id] == nil {
-            unlink(runPath(id))
-            unlink(RunFile.path(directory: state + "/run", id: id))
+            unlink(RunFile.path(directory: runDirectory, id: id))
+            unlink(RunFile.path(directory: state + "/run", id: id))  // an older shim's
             unlink("\(state)/specs/\(id).json")
         }
     }

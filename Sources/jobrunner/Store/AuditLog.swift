@@ -53,41 +53,22 @@ final class AuditLog: Sendable {
         out.reserveCapacity(256)
         for (n, key) in all.keys.sorted().enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
-            appendString(key, to: &out)
+            JobJSON.appendString(key, to: &out)
             out.append(UInt8(ascii: ":"))
             switch all[key]! {
-            case let v as String: appendString(v, to: &out)
+            case let v as String: JobJSON.appendString(v, to: &out)
             case let v as Bool: out += Array((v ? "true" : "false").utf8)
             case let v as Int: out += Array(String(v).utf8)
             case let v as Int32: out += Array(String(v).utf8)
             case let v as Int64: out += Array(String(v).utf8)
             case let v as UInt64: out += Array(String(v).utf8)
-            case let v as Double: out += Array((v.isFinite ? "\(v)" : "null").utf8)
+            case let v as Double: JobJSON.appendDouble(v, to: &out)
             case is NSNull: out += Array("null".utf8)
-            case let v: appendString("\(v)", to: &out)
+            case let v: JobJSON.appendString("\(v)", to: &out)
             }
         }
         out += [UInt8(ascii: "}"), 10]
         return out
-    }
-
-    /// A JSON string: quotes, backslashes and control characters escaped.
-    static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 10: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 13: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 9: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Appends one line to the file at `path` by name, without holding it open or rotating
@@ -139,18 +120,19 @@ final class AuditLog: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(200)
         out += Array(#"{"client":"#.utf8)
-        Self.appendString(client, to: &out)
+        JobJSON.appendString(client, to: &out)
         out += Array(#","event":"apiCall""#.utf8)
         if let jobID { out += Array(#","jobId":\#(jobID)"#.utf8) }
-        out += Array(#","latencyMs":\#(latencyMs)"#.utf8)
+        out += Array(#","latencyMs":"#.utf8)
+        JobJSON.appendDouble(latencyMs, to: &out)
         out += Array(#","method":"#.utf8)
-        Self.appendString(method, to: &out)
+        JobJSON.appendString(method, to: &out)
         out += Array(#","path":"#.utf8)
-        Self.appendString(path, to: &out)
+        JobJSON.appendString(path, to: &out)
         out += Array(#","status":\#(status),"time":""#.utf8)
         out += Array(Timestamp.format(Date()).utf8)
         out += Array(#"","tokenId":"#.utf8)
-        if let tokenID { Self.appendString(tokenID, to: &out) } else { out += Array("null".utf8) }
+        if let tokenID { JobJSON.appendString(tokenID, to: &out) } else { out += Array("null".utf8) }
         out += [UInt8(ascii: "}"), 10]
         append(line: out, deferred: deferred)
     }
