@@ -1,12 +1,14 @@
 #define _GNU_SOURCE
 #include "CSystemSupport.h"
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -32,11 +34,14 @@ int csys_spawn_detached(pid_t *pid, const char *path, char *const argv[], char *
         posix_spawnattr_destroy(&attr);
         return rc;
     }
-    sigset_t all, none;
+    sigset_t all, stops;
     sigfillset(&all);
-    sigemptyset(&none);
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigmask(&attr, &stops);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
@@ -146,4 +151,34 @@ int csys_set_file_size_limit(pid_t pid, long long bytes) {
     if (prlimit(pid, RLIMIT_FSIZE, NULL, &limit) != 0) return errno;
     limit.rlim_cur = bytes < 0 || (rlim_t)bytes > limit.rlim_max ? limit.rlim_max : (rlim_t)bytes;
     return prlimit(pid, RLIMIT_FSIZE, &limit, NULL) == 0 ? 0 : errno;
+}
+
+int csys_check_bindable(const char *host, int port) {
+    struct addrinfo hints, *found = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    int rc = getaddrinfo(host, service, &hints, &found);
+    if (rc != 0) return rc == EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+    int result = EADDRNOTAVAIL;
+    for (struct addrinfo *a = found; a; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            result = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0) {
+            result = 0;
+        } else {
+            result = errno;
+        }
+        close(fd);
+        if (result == 0) break;
+    }
+    freeaddrinfo(found);
+    return result;
 }

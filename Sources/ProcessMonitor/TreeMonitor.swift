@@ -13,11 +13,14 @@ public func monotonicSeconds() -> Double {
 /// Samples the process trees of running jobs from /proc and turns the samples into
 /// ``JobMetrics`` with the JobModel maths.
 ///
-/// A job's tree is every process of its session (the job leads a session of its own).
-/// One pass lists /proc once, reads each process's `stat` once, and reads `io` and the
-/// `fd` directory only for processes of tracked jobs — the `fd` directory only when the
-/// process showed a sign of life since the last pass (CPU tick, read/write call, page
-/// fault), and at least every ``fdScanEveryPasses`` passes.
+/// A job's tree is every descendant of its shim (``Scope/descendants``): the shim is the
+/// job's subreaper, so a process that leaves the job's session (setsid, a double fork) is
+/// still below it. For a job whose shim is not known (adopted from a shim too old to be
+/// found) it is every process of the job's session (``Scope/session``).
+/// One pass lists /proc once, reads each process's `stat` once (its parent links it to a
+/// tree), and reads `io` and the `fd` directory only for processes of tracked jobs — the
+/// `fd` directory only when the process showed a sign of life since the last pass (CPU
+/// tick, read/write call, page fault), and at least every ``fdScanEveryPasses`` passes.
 /// Owned by one task; not shared.
 public struct TreeMonitor: ~Copyable {
     public struct Settings: Sendable {
@@ -42,9 +45,18 @@ public struct TreeMonitor: ~Copyable {
         var writeBytes: Int64
     }
 
+    /// What a tracked pid stands for.
+    public enum Scope: Sendable {
+        /// Every descendant of the pid (a shim), not the pid itself.
+        case descendants
+        /// Every process of the session the pid leads.
+        case session
+    }
+
     /// The running figures of one job.
     public struct JobTree {
         public var id: Int
+        public var scope: Scope = .descendants
         var launchedAt: Double
         var processes: [Int32: ProcessCounters] = [:]
         var ticks: Int64 = 0
@@ -96,15 +108,17 @@ public struct TreeMonitor: ~Copyable {
     static let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
 
     public let settings: Settings
-    /// Tracked jobs by session id (= the job's pid).
+    /// Tracked jobs by their root: the shim's pid (descendants) or the job's (session).
     public private(set) var trees: [Int32: JobTree] = [:]
     private var file = ProcFile()
     private var path = [CChar](repeating: 0, count: 64)
     private var linkTarget = [CChar](repeating: 0, count: 64)
-    /// Processes of no tracked session at the last pass (shims, the rest of the host):
-    /// their `stat` is not read again. A session never changes without setsid, and a new
-    /// process gets a pid not in this set unless the pid space wrapped around, so the set
-    /// is rebuilt from scratch every ``foreignRevalidationPasses`` passes.
+    /// Processes of no tracked tree at the last pass (shims, the rest of the host): their
+    /// `stat` is not read again. A process joins a tree only as a new process (a child of
+    /// a member: a pid not in this set unless the pid space wrapped around) or when its
+    /// tree's root starts to be tracked (``track`` empties the set); re-parenting moves a
+    /// process up to a subreaper, never into a tree it was not in. The set is rebuilt from
+    /// scratch every ``foreignRevalidationPasses`` passes all the same.
     private var foreign: Set<Int32> = []
     private var passes = 0
     static let foreignRevalidationPasses = 30
@@ -128,11 +142,12 @@ public struct TreeMonitor: ~Copyable {
         self.settings = settings
     }
 
-    /// Starts following job `id`, whose process (and session) is `pid`.
-    public mutating func track(id: Int, pid: Int32, launchedAt: Double) {
+    /// Starts following job `id`: the descendants of `pid` (its shim), or its session.
+    public mutating func track(id: Int, pid: Int32, scope: Scope = .descendants, launchedAt: Double) {
         guard trees[pid] == nil else { return }
         var tree = JobTree(
             id: id,
+            scope: scope,
             launchedAt: launchedAt,
             lastTime: launchedAt,
             io: RollingRate(window: settings.rollingWindowSeconds),
@@ -190,12 +205,14 @@ public struct TreeMonitor: ~Copyable {
     public mutating func sample(now: Double = monotonicSeconds()) -> Int {
         guard !trees.isEmpty, let dir = opendir("/proc") else { return 0 }
         defer { closedir(dir) }
-        var current: [Int32: [(pid: Int32, stat: ProcStat)]] = [:]
         var read = 0
         passes += 1
         let known = passes % Self.foreignRevalidationPasses == 0 ? [] : foreign
         var stillForeign = Set<Int32>(minimumCapacity: known.count)
         var stillOpen = Set<Int32>(minimumCapacity: openFiles.count)
+        // Every process not known to be foreign, then each one's tree from its parents.
+        var seen: [Int32: ProcStat] = [:]
+        seen.reserveCapacity(max(64, openFiles.count * 2))
         while let entry = readdir(dir) {
             let first = entry.pointee.d_name.0
             guard first >= 49 && first <= 57 else { continue }  // 1-9
@@ -207,23 +224,29 @@ public struct TreeMonitor: ~Copyable {
                 continue
             }
             if let open = openFiles[pid], file.reread(open.stat), let stat = ProcStat.parse(file.bytes),
-                stat.startTime == open.startTime, trees[stat.session] != nil
+                stat.startTime == open.startTime
             {
                 read += 1
-                stillOpen.insert(pid)
-                current[stat.session, default: []].append((pid, stat))
+                seen[pid] = stat
                 continue
             }
             setPath(pid: pid, "stat")
             guard file.read(path), let stat = ProcStat.parse(file.bytes) else { continue }
             read += 1
-            if trees[stat.session] != nil {
-                current[stat.session, default: []].append((pid, stat))
-                keepOpen(pid: pid, startTime: stat.startTime)
-                if openFiles[pid] != nil { stillOpen.insert(pid) }
-            } else {
+            seen[pid] = stat
+        }
+        var owner: [Int32: Int32] = [:]  // pid -> root, 0 for none
+        owner.reserveCapacity(seen.count)
+        var current: [Int32: [(pid: Int32, stat: ProcStat)]] = [:]
+        for (pid, stat) in seen {
+            let root = root(of: pid, stat, seen: seen, owner: &owner)
+            guard root != 0 else {
                 stillForeign.insert(pid)
+                continue
             }
+            current[root, default: []].append((pid, stat))
+            if openFiles[pid]?.startTime != stat.startTime { keepOpen(pid: pid, startTime: stat.startTime) }
+            if openFiles[pid] != nil { stillOpen.insert(pid) }
         }
         foreign = stillForeign
         for (pid, files) in openFiles where !stillOpen.contains(pid) {
@@ -235,6 +258,35 @@ public struct TreeMonitor: ~Copyable {
             update(session: session, processes: processes, now: now)
         }
         return read
+    }
+
+    /// The tracked root whose tree `pid` belongs to, or 0: its session when that is tracked
+    /// by session, else the first tracked ancestor (by descendants) along its parents
+    /// within this pass. Results are memoized in `owner`.
+    private func root(of pid: Int32, _ stat: ProcStat, seen: [Int32: ProcStat], owner: inout [Int32: Int32]) -> Int32 {
+        if let known = owner[pid] { return known }
+        if let tree = trees[stat.session], tree.scope == .session {
+            owner[pid] = stat.session
+            return stat.session
+        }
+        var chain: [Int32] = [pid]
+        var parent = stat.ppid
+        var found: Int32 = 0
+        while parent > 1, chain.count < 4_096 {
+            if let tree = trees[parent], tree.scope == .descendants {
+                found = parent
+                break
+            }
+            if let known = owner[parent] {
+                found = known
+                break
+            }
+            guard let parentStat = seen[parent] else { break }  // foreign, or gone
+            chain.append(parent)
+            parent = parentStat.ppid
+        }
+        for member in chain { owner[member] = found }
+        return found
     }
 
     /// Opens and keeps `stat` and `io` of a tracked process (replacing stale ones).

@@ -1,3 +1,4 @@
+import CSystemSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,14 +10,23 @@ import NIOCore
 import Glibc
 #endif
 
-/// Builds the service: recovers the history, then wires the supervisor, the journal, the
+/// Builds the service: takes the state directory's lock, checks that the listening port
+/// can be bound, recovers the history, then wires the supervisor, the journal, the
 /// snapshots and the HTTP API. `routes` receives every route the router serves.
+///
+/// Nothing in the state directory is read or written before the lock is held and the port
+/// is known to be free: a manager that cannot serve changes nothing.
 func buildApplication(
     configuration: JobRunnerConfiguration,
     logger: Logger,
     routes: (([String]) -> Void)? = nil
 ) async throws -> some ApplicationProtocol {
     let state = configuration.stateDirectory
+    try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+    let lock = try StateLock.acquire(state: state, name: "server")
+    try checkBindable(host: configuration.listenHost, port: configuration.listenPort)
+    let descriptorLimit = DescriptorBudget.shared.raiseLimit()
+    DescriptorBudget.shared.recount()
     var tokens: TokenAuthority?
     if let path = configuration.tokensFile {
         do {
@@ -51,7 +61,7 @@ func buildApplication(
             "version": ProductVersion.current, "pid": Int(getpid()),
             "configDigest": configurationDigest(configuration),
             "listen": "\(configuration.listenHost):\(configuration.listenPort)",
-            "runDirectory": runDirectory,
+            "runDirectory": runDirectory, "descriptorLimit": descriptorLimit,
         ]
     )
     // A version other than the one that ran last on this state directory: an upgrade (or
@@ -99,7 +109,9 @@ func buildApplication(
             stateDirectory: state,
             runDirectory: runDirectory,
             maxLogBytes: configuration.maxLogBytes,
-            runAs: runAs
+            runAs: runAs,
+            killGraceSeconds: configuration.killGraceSeconds,
+            leftovers: configuration.leftoverProcesses
         ),
         journal: journal,
         reaper: reaper,
@@ -139,13 +151,28 @@ func buildApplication(
     routes?(recorder.routes)
 
     let addressFile = "\(state)/jobrunner.addr"
+    let connections = ConnectionRegistry()
+    let guardSettings = ConnectionGuard.Settings(
+        headerTimeout: .nanoseconds(Int64(configuration.headerTimeoutSeconds * 1e9)),
+        bodyTimeout: .nanoseconds(Int64(configuration.bodyTimeoutSeconds * 1e9)),
+        idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)),
+        maxConnections: configuration.maxConnections
+    )
     return Application(
         router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(settings: guardSettings, registry: connections)]
+            )
+        ),
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort),
-            serverName: nil
+            serverName: nil,
+            backlog: 1_024,
+            reuseAddress: true
         ),
         services: [
+            DescriptorBudgetService(),
             journal,
             SupervisorService(supervisor: supervisor, reaper: reaper, configuration: configuration, logger: logger),
             SnapshotService(
@@ -157,6 +184,7 @@ func buildApplication(
             ),
         ],
         onServerRunning: { channel in
+            withExtendedLifetime(lock) {}  // held for the process's life
             let port = channel.localAddress?.port ?? configuration.listenPort
             try? "\(getpid())\n".write(toFile: "\(state)/jobrunner.pid", atomically: true, encoding: .utf8)
             let text = "\(configuration.listenHost):\(port)\n"
@@ -169,6 +197,23 @@ func buildApplication(
         },
         logger: logger
     )
+}
+
+/// Throws when `host`:`port` cannot be bound now (in use, not an address of this host, no
+/// permission), before anything is recovered. A socket bound with SO_REUSEADDR and
+/// closed without listening leaves the port free at once for the server's own bind.
+func checkBindable(host: String, port: Int) throws {
+    guard port != 0 else { return }  // any free port will do
+    let rc = csys_check_bindable(host, Int32(port))
+    guard rc == 0 else {
+        throw ListenError(message: "cannot listen on \(host):\(port): \(String(cString: strerror(rc)))")
+    }
+}
+
+/// The listening address cannot be bound: start-up stops before recovery (exit 75).
+struct ListenError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }
 
 /// Milliseconds of a duration, to 0.001.

@@ -87,6 +87,12 @@ extension JobRunner {
             } catch let error as ConfigurationError {
                 FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
                 throw ExitCode(78)
+            } catch let error as StateLock.Failure {
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                throw ExitCode(75)  // EX_TEMPFAIL: the directory is busy now
+            } catch let error as ListenError {
+                FileHandle.standardError.write(Data("Error: \(error); nothing was recovered or changed\n".utf8))
+                throw ExitCode(75)
             }
         }
     }

@@ -5,7 +5,8 @@ import Foundation
 import Glibc
 #endif
 
-/// Reads a local server's pid and health from its state directory, for `jobrunner upgrade`.
+/// Reads a local server's pid and health from its state directory, for `jobrunner upgrade`
+/// and the watchdog's health checks.
 enum ServerProbe {
     static func serverPid(_ state: String) -> Int32? {
         (try? String(contentsOfFile: state + "/jobrunner.pid", encoding: .utf8))
@@ -19,7 +20,7 @@ enum ServerProbe {
 
     /// GET /v1/health at the address in `STATE/jobrunner.addr` (a wildcard listen address is
     /// reached on loopback); nil when it does not answer 200 with a health body.
-    static func health(_ state: String) -> Health? {
+    static func health(_ state: String, timeoutMilliseconds: Int32 = 2_000) -> Health? {
         guard let text = try? String(contentsOfFile: state + "/jobrunner.addr", encoding: .utf8), text.hasSuffix("\n"),
             let colon = text.lastIndex(of: ":"),
             let port = Int32(text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines))
@@ -28,7 +29,7 @@ enum ServerProbe {
         if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
         if host == "::" || host == "[::]" { host = "::1" }
         host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let fd = csys_tcp_connect(nil, host, port, 2_000)
+        let fd = csys_tcp_connect(nil, host, port, timeoutMilliseconds)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         let request = Array("GET /v1/health HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)

@@ -8,10 +8,14 @@ import Glibc
 #endif
 
 /// `jobrunner start`: runs `jobrunner serve` as its child and restarts it when it exits
-/// abnormally or fails `watchdog.failuresBeforeRestart` health checks in a row (a hung
-/// server is killed first), with backoff (0.1 s doubling to 30 s, reset after 60 s of
-/// stable running) and at most `watchdog.maxRestartsPerMinute` restarts. SIGHUP restarts
-/// the server from the binary now on disk (upgrade); SIGTERM/SIGINT stop it and exit 0.
+/// abnormally or stops answering health checks (a hung server — its last check failed and
+/// none succeeded for `watchdog.intervalSeconds × watchdog.failuresBeforeRestart` — is
+/// killed first), with backoff (0.1 s doubling to 30 s, reset after 60 s of stable running)
+/// and at most `watchdog.maxRestartsPerMinute` restarts. SIGHUP restarts the server from
+/// the binary now on disk (upgrade); SIGTERM/SIGINT stop it and exit 0, at once, even
+/// during a backoff. One watchdog per state directory (`watchdog.lock`); a server that
+/// holds the directory without one (its watchdog was killed) is stopped — it snapshots
+/// and exits, its jobs run on — and the new server adopts its jobs.
 /// Each start, restart and its cause is appended to the audit log (`audit.file`).
 struct Watchdog {
     let configuration: JobRunnerConfiguration
@@ -37,34 +41,67 @@ struct Watchdog {
         return rc == 0 ? pid : nil
     }
 
-    /// One `GET /v1/health` over a plain socket, with a timeout: true on a 200 answer.
+    /// One `GET /v1/health` (``ServerProbe``): true on a 200 answer within the timeout.
     private func healthy() -> Bool {
-        guard let text = try? String(contentsOfFile: configuration.stateDirectory + "/jobrunner.addr", encoding: .utf8),
-            let colon = text.lastIndex(of: ":"),
-            let port = UInt16(text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines))
-        else { return false }
-        let host = String(text[..<colon])
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host == "0.0.0.0" ? "127.0.0.1" : host, &address.sin_addr) == 1 else { return false }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        ServerProbe.health(configuration.stateDirectory, timeoutMilliseconds: probeTimeoutMilliseconds) != nil
+    }
+
+    /// A probe takes at most this long: a busy server that answers within it is not hung.
+    private let probeTimeoutMilliseconds: Int32 = 2_000
+
+    /// The signal received since the last call, if any.
+    private static func takeSignal() -> Signal {
+        pending.withLock { s in
+            defer { s = .none }
+            return s
         }
-        guard connected == 0 else { return false }
-        let request = Array("GET /v1/health HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return false }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        return n >= 12 && String(decoding: buffer[9..<12], as: UTF8.self) == "200"
+    }
+
+    /// Sleeps `seconds` unless a signal comes first; returns that signal.
+    private static func sleep(_ seconds: Double) -> Signal {
+        let until = Date().addingTimeInterval(seconds)
+        while Date() < until {
+            let signal = takeSignal()
+            if signal != .none { return signal }
+            usleep(20_000)
+        }
+        return .none
+    }
+
+    /// A server that holds the state directory with no watchdog (its watchdog was killed):
+    /// stopped with SIGTERM (it snapshots and exits; jobs run on under their shims and the
+    /// next server adopts them) rather than raced. Returns false when it would not stop.
+    private func stopOrphan() -> Bool {
+        let state = configuration.stateDirectory
+        guard case .held(let holder) = StateLock.holder(state: state, name: "server") else { return true }
+        guard let holder, holder > 0, kill(holder, 0) == 0 else {
+            FileHandle.standardError.write(
+                Data(
+                    "Error: \(StateLock.path(state: state, name: "server")) is held by a process that cannot be found\n"
+                        .utf8
+                )
+            )
+            return false
+        }
+        FileHandle.standardError.write(
+            Data(
+                "A server without a watchdog (pid \(holder)) holds \(state): stopping it, its jobs keep running\n".utf8
+            )
+        )
+        audit("orphanStopping", ["pid": "\(holder)"])
+        kill(holder, SIGTERM)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if StateLock.holder(state: state, name: "server") == .free {
+                audit("orphanStopped", ["pid": "\(holder)"])
+                return true
+            }
+            if Self.sleep(0.05) == .stop { return false }
+        }
+        kill(holder, SIGKILL)
+        for _ in 0..<100 where StateLock.holder(state: state, name: "server") != .free { usleep(50_000) }
+        audit("orphanStopped", ["pid": "\(holder)", "killed": "true"])
+        return StateLock.holder(state: state, name: "server") == .free
     }
 
     private static func exitStatus(_ status: Int32) -> String {
@@ -83,20 +120,32 @@ struct Watchdog {
             source.resume()
             sources.append(source)
         }
-        try? FileManager.default.createDirectory(
-            atPath: configuration.stateDirectory,
-            withIntermediateDirectories: true
-        )
+        let state = configuration.stateDirectory
+        try? FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        // One watchdog per state directory.
+        let lock: StateLock
+        do {
+            lock = try StateLock.acquire(state: state, name: "watchdog")
+        } catch {
+            FileHandle.standardError.write(Data("Error: \(error) (another `jobrunner start`)\n".utf8))
+            return 75  // EX_TEMPFAIL
+        }
+        defer { withExtendedLifetime(lock) {} }
         audit("watchdogStarted", ["version": ProductVersion.current, "pid": "\(getpid())"])
         // `jobrunner upgrade` finds the watchdog of a state directory here.
-        let pidFile = configuration.stateDirectory + "/watchdog.pid"
+        let pidFile = state + "/watchdog.pid"
         try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         defer { unlink(pidFile) }
+        guard stopOrphan() else {
+            audit("watchdogStopped", ["cause": "the state directory is held by a server that did not stop"])
+            return 75
+        }
         var restarts: [Date] = []
         var backoff = 0.1
         var cause = "start"
+        let hungAfter = configuration.watchdogIntervalSeconds * Double(configuration.watchdogFailuresBeforeRestart)
         while true {
-            try? FileManager.default.removeItem(atPath: configuration.stateDirectory + "/jobrunner.addr")
+            try? FileManager.default.removeItem(atPath: state + "/jobrunner.addr")
             guard let child = spawn() else {
                 audit("serverSpawnFailed", ["error": String(cString: strerror(errno))])
                 return 1
@@ -105,35 +154,47 @@ struct Watchdog {
             let started = Date()
             var failures = 0
             var status: Int32 = 0
-            var lastCheck = Date()
+            var nextProbe = Date()
+            // Hung: the last probe failed and no probe succeeded for interval ×
+            // failuresBeforeRestart. Probes start every interval (one at a time), so a hang is
+            // acted on within that time plus one probe timeout, whatever the probes cost.
+            var lastHealthy: Date?
             var killedHung = false
             var requested = Signal.none
             loop: while true {
                 if waitpid(child, &status, WNOHANG) == child { break loop }
-                let signal = Self.pending.withLock { s in
-                    defer { s = .none }
-                    return s
-                }
+                let signal = Self.takeSignal()
                 if signal != .none {
                     requested = signal
                     kill(child, SIGTERM)
                     while waitpid(child, &status, 0) < 0 && errno == EINTR {}
                     break loop
                 }
-                if Date().timeIntervalSince(lastCheck) >= configuration.watchdogIntervalSeconds {
-                    lastCheck = Date()
+                if Date() >= nextProbe {
+                    nextProbe = nextProbe.addingTimeInterval(configuration.watchdogIntervalSeconds)
+                    if nextProbe < Date() {
+                        nextProbe = Date().addingTimeInterval(configuration.watchdogIntervalSeconds)
+                    }
                     // A server still starting (no address yet) is not counted as failing.
-                    if FileManager.default.fileExists(atPath: configuration.stateDirectory + "/jobrunner.addr") {
-                        failures = healthy() ? 0 : failures + 1
-                        if failures >= configuration.watchdogFailuresBeforeRestart {
-                            kill(child, SIGKILL)
-                            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-                            killedHung = true
-                            break loop
+                    if FileManager.default.fileExists(atPath: state + "/jobrunner.addr") {
+                        let probeStarted = Date()
+                        if healthy() {
+                            failures = 0
+                            lastHealthy = Date()
+                        } else {
+                            failures += 1
+                            let since =
+                                lastHealthy ?? probeStarted.addingTimeInterval(-configuration.watchdogIntervalSeconds)
+                            if Date().timeIntervalSince(since) >= hungAfter {
+                                kill(child, SIGKILL)
+                                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+                                killedHung = true
+                                break loop
+                            }
                         }
                     }
                 }
-                usleep(50_000)
+                usleep(20_000)
             }
             switch requested {
             case .stop:
@@ -150,7 +211,10 @@ struct Watchdog {
                 audit("serverConfigurationError", [:])
                 return 78
             }
-            cause = killedHung ? "hung: \(failures) failed health checks" : "exited: \(Self.exitStatus(status))"
+            cause =
+                killedHung
+                ? "hung: no healthy answer for \(String(format: "%.1f", hungAfter)) s, \(failures) failed health checks"
+                : "exited: \(Self.exitStatus(status))"
             if Date().timeIntervalSince(started) > 60 { backoff = 0.1 }
             restarts = restarts.filter { Date().timeIntervalSince($0) < 60 } + [Date()]
             if restarts.count > configuration.watchdogMaxRestartsPerMinute {
@@ -158,8 +222,22 @@ struct Watchdog {
                 return 1
             }
             audit("serverRestarting", ["cause": cause, "delaySeconds": "\(backoff)"])
-            usleep(useconds_t(backoff * 1_000_000))
+            // SIGTERM during the backoff stops at once; SIGHUP starts the server at once.
+            switch Self.sleep(backoff) {
+            case .stop:
+                audit("watchdogStopped", ["server": Self.exitStatus(status)])
+                return 0
+            case .upgrade:
+                cause = "upgrade"
+            case .none:
+                break
+            }
             backoff = min(backoff * 2, 30)
+            // A server of this directory that runs without us (started by hand meanwhile).
+            if csys_wifexited(status) != 0, csys_wexitstatus(status) == 75, !stopOrphan() {
+                audit("watchdogStopped", ["cause": "the state directory is held by a server that did not stop"])
+                return 75
+            }
         }
     }
 }

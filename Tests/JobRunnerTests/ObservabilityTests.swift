@@ -59,7 +59,10 @@ struct ObservabilityTests {
         #expect(job.status == .succeeded)
         for (stream, prefix) in [("stdout", "out"), ("stderr", "err")] {
             let text = try await server.request("GET", "/v1/jobs/\(id)/logs?stream=\(stream)").text
-            #expect(text.utf8.count <= 4096, "\(stream) is capped")
+            // Exactly: the note with every dropped byte, then the newest 4096 bytes.
+            let written = (0..<3000).map { "\(prefix)\($0)\n" }.joined()
+            let note = "[jobrunner: \(written.utf8.count - 4096) earlier bytes dropped (jobs.maxLogBytes)]\n"
+            #expect(text == note + String(decoding: Array(written.utf8).suffix(4096), as: UTF8.self), "\(stream)")
             let lines = text.split(separator: "\n")
             #expect(lines.first?.hasPrefix("[jobrunner: ") == true && lines.first?.contains("dropped") == true)
             #expect(lines.last.map(String.init) == "\(prefix)2999", "the newest bytes are kept")

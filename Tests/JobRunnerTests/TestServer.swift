@@ -10,6 +10,8 @@ import FoundationNetworking
 actor TestServer {
     let state: String
     let settings: [String: String]
+    /// A command the server is started through (`prlimit --nofile=256:256 --`), if any.
+    let prefix: [String]
     private(set) var process: Process
     private(set) var base: URL
 
@@ -33,25 +35,36 @@ actor TestServer {
         "log.level": "warning",
     ]
 
-    init(settings: [String: String] = [:], state: String? = nil) async throws {
+    init(settings: [String: String] = [:], state: String? = nil, prefix: [String] = []) async throws {
+        self.prefix = prefix
         self.state =
             state
             ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("jobrunner-tests-\(UUID().uuidString)").path
         // Run files beside the state (the tmpfs default is exercised by FaultTests).
         self.settings = Self.defaults.merging(["runDirectory": self.state + "/run"]) { $1 }.merging(settings) { $1 }
-        (process, base) = try await Self.start(state: self.state, settings: self.settings)
+        (process, base) = try await Self.start(state: self.state, settings: self.settings, prefix: prefix)
     }
 
-    private static func start(state: String, settings: [String: String]) async throws -> (Process, URL) {
+    private static func start(
+        state: String,
+        settings: [String: String],
+        prefix: [String]
+    ) async throws -> (Process, URL) {
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let addressFile = state + "/jobrunner.addr"
         try? FileManager.default.removeItem(atPath: addressFile)
         let process = Process()
-        process.executableURL = buildDirectory.appendingPathComponent("jobrunner")
+        let binary = buildDirectory.appendingPathComponent("jobrunner")
         var arguments = ["serve", "--set", "stateDirectory=\(state)"]
         for (k, v) in settings.sorted(by: { $0.key < $1.key }) { arguments += ["--set", "\(k)=\(v)"] }
-        process.arguments = arguments
+        if let command = prefix.first {
+            process.executableURL = URL(fileURLWithPath: command)
+            process.arguments = Array(prefix.dropFirst()) + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: "/dev/stderr")
         try process.run()
@@ -81,7 +94,7 @@ actor TestServer {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        (process, base) = try await Self.start(state: state, settings: settings)
+        (process, base) = try await Self.start(state: state, settings: settings, prefix: prefix)
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -89,7 +102,7 @@ actor TestServer {
     /// Stops and starts again on the same state directory.
     func restart() async throws {
         stop()
-        (process, base) = try await Self.start(state: state, settings: settings)
+        (process, base) = try await Self.start(state: state, settings: settings, prefix: prefix)
     }
 
     deinit {

@@ -12,8 +12,9 @@
 void csys_keep_freed_memory(void);
 
 /// Spawns `path` with `argv` and `envp` in a new session (POSIX_SPAWN_SETSID), with
-/// default signal dispositions, an empty signal mask, stdin/stdout/stderr on /dev/null
-/// and every other descriptor closed. Returns 0 and sets `*pid`, or an errno value.
+/// default signal dispositions, SIGTERM, SIGINT and SIGHUP blocked (a shim acts on them
+/// once it can: a stop sent while it starts is never fatal to it), stdin/stdout/stderr on
+/// /dev/null and every other descriptor closed. Returns 0 and sets `*pid`, or an errno value.
 int csys_spawn_detached(pid_t *pid, const char *path, char *const argv[], char *const envp[]);
 
 /// Blocks until any child exits; returns its pid (or -1 with errno) and sets its wait
@@ -41,5 +42,10 @@ int csys_tcp_connect(const char *source, const char *host, int port, int timeout
 /// Sets the soft file-size limit (RLIMIT_FSIZE) of process `pid`; a negative `bytes` (or
 /// one above the hard limit) means the hard limit. Returns 0 or an errno value.
 int csys_set_file_size_limit(pid_t pid, long long bytes);
+
+/// Whether a TCP socket can be bound to `host`:`port` now (with SO_REUSEADDR, as the
+/// server binds): 0, or an errno value (EADDRINUSE, EADDRNOTAVAIL, EACCES…). The socket is
+/// closed again without listening.
+int csys_check_bindable(const char *host, int port);
 
 #endif

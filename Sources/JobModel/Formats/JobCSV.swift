@@ -64,6 +64,7 @@ public enum JobCSV {
         cells.append(String(m.netConnectionsTotal))
         cells.append("\(m.stalledSeconds)")
         cells.append(String(m.processCountMax))
+        cells.append(String(m.leftoverProcesses))
         return cells.map(escape).joined(separator: ",") + "\r\n"
     }
 
@@ -240,7 +241,8 @@ public enum JobCSV {
             netConnectionsPerSecondPeak: try double("netConnectionsPerSecondPeak") ?? 0,
             netConnectionsTotal: try int("netConnectionsTotal") ?? 0,
             stalledSeconds: try double("stalledSeconds") ?? 0,
-            processCountMax: try int("processCountMax") ?? 0
+            processCountMax: try int("processCountMax") ?? 0,
+            leftoverProcesses: try int("leftoverProcesses") ?? 0
         )
         return Job(
             id: id,

@@ -56,6 +56,8 @@ public enum JobJSON {
         w.int(m.ioReadBytes)
         w.raw(",\"ioWriteBytes\":")
         w.int(m.ioWriteBytes)
+        w.raw(",\"leftoverProcesses\":")
+        w.int(m.leftoverProcesses)
         w.raw(",\"memoryLeakSuspected\":")
         w.raw(m.memoryLeakSuspected ? "true" : "false")
         w.raw(",\"netConnectionsPerSecondAvg\":")

@@ -76,7 +76,7 @@ extension JobMetrics {
         case sampleCount, cpuPercentAvg, cpuPercentMax, cpuSeconds, rssBytesAvg, rssBytesMax
         case rssTrendBytesPerSecond, memoryLeakSuspected, ioOpsPerSecondAvg, ioOpsPerSecondPeak
         case ioReadBytes, ioWriteBytes, netConnectionsPerSecondAvg, netConnectionsPerSecondPeak
-        case netConnectionsTotal, stalledSeconds, processCountMax
+        case netConnectionsTotal, stalledSeconds, processCountMax, leftoverProcesses
     }
 
     /// Missing keys decode as zero, so older or trimmed records still load.
@@ -101,7 +101,8 @@ extension JobMetrics {
             netConnectionsPerSecondPeak: try d(.netConnectionsPerSecondPeak),
             netConnectionsTotal: try i(.netConnectionsTotal),
             stalledSeconds: try d(.stalledSeconds),
-            processCountMax: try i(.processCountMax)
+            processCountMax: try i(.processCountMax),
+            leftoverProcesses: try i(.leftoverProcesses)
         )
     }
 }

@@ -37,6 +37,9 @@ public struct JobMetrics: Codable, Sendable, Hashable {
     public var stalledSeconds: Double
     /// Most processes seen in the tree at once.
     public var processCountMax: Int
+    /// Descendants still running when the job's own process exited (stopped or waited
+    /// for, by `jobs.leftoverProcesses`).
+    public var leftoverProcesses: Int
 
     /// All-zero metrics (a job that was never sampled).
     public init(
@@ -56,7 +59,8 @@ public struct JobMetrics: Codable, Sendable, Hashable {
         netConnectionsPerSecondPeak: Double = 0,
         netConnectionsTotal: Int = 0,
         stalledSeconds: Double = 0,
-        processCountMax: Int = 0
+        processCountMax: Int = 0,
+        leftoverProcesses: Int = 0
     ) {
         self.sampleCount = sampleCount
         self.cpuPercentAvg = cpuPercentAvg
@@ -75,5 +79,6 @@ public struct JobMetrics: Codable, Sendable, Hashable {
         self.netConnectionsTotal = netConnectionsTotal
         self.stalledSeconds = stalledSeconds
         self.processCountMax = processCountMax
+        self.leftoverProcesses = leftoverProcesses
     }
 }

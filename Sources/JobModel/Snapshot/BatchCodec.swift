@@ -164,6 +164,7 @@ enum BatchCodec {
         batch.netConnectionsTotal = table.netConnectionsTotal[rows].map { UInt64(clamping: $0) }
         batch.stalledSeconds = encodeDoubles(table.stalledSeconds[rows])
         batch.processCountMax = table.processCountMax[rows].map { UInt32(clamping: $0) }
+        batch.leftoverProcesses = table.leftoverProcesses[rows].map { UInt32(clamping: $0) }
 
         batch.strings = strings
         for global in scratch.touched { scratch.local[Int(global)] = .max }
@@ -225,6 +226,8 @@ enum BatchCodec {
             try check(count, field)
         }
         try check(batch.memoryLeakSuspected.count, "memoryLeakSuspected", (n + 7) / 8)
+        // Columns added after format 1 shipped: absent (empty) in older snapshots.
+        if !batch.leftoverProcesses.isEmpty { try check(batch.leftoverProcesses.count, "leftoverProcesses") }
         let commandTotal = sum(batch.commandCount)
         try check(
             batch.commandArgs.count,
@@ -335,6 +338,11 @@ enum BatchCodec {
         table.netConnectionsTotal.append(contentsOf: batch.netConnectionsTotal.lazy.map { Int64(clamping: $0) })
         table.stalledSeconds += stalled
         table.processCountMax.append(contentsOf: batch.processCountMax.lazy.map { Int64($0) })
+        if batch.leftoverProcesses.isEmpty {
+            table.leftoverProcesses.append(contentsOf: repeatElement(0, count: n))
+        } else {
+            table.leftoverProcesses.append(contentsOf: batch.leftoverProcesses.lazy.map { Int64($0) })
+        }
         table.count += n
     }
 }

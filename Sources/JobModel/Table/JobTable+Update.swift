@@ -32,6 +32,7 @@ extension JobTable {
         netConnectionsTotal[row] = Int64(m.netConnectionsTotal)
         stalledSeconds[row] = m.stalledSeconds
         processCountMax[row] = Int64(m.processCountMax)
+        leftoverProcesses[row] = Int64(m.leftoverProcesses)
     }
 
     /// Whether row `r` holds the job with id `r + 1` for every row: the dense, ordered

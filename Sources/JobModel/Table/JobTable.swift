@@ -57,6 +57,7 @@ public struct JobTable: Sendable {
     public internal(set) var netConnectionsTotal: [Int64] = []
     public internal(set) var stalledSeconds: [Double] = []
     public internal(set) var processCountMax: [Int64] = []
+    public internal(set) var leftoverProcesses: [Int64] = []
 
     /// An empty table.
     public init() {}
@@ -105,6 +106,7 @@ public struct JobTable: Sendable {
         netConnectionsTotal.reserveCapacity(total)
         stalledSeconds.reserveCapacity(total)
         processCountMax.reserveCapacity(total)
+        leftoverProcesses.reserveCapacity(total)
     }
 
     // MARK: - Rows
@@ -152,6 +154,7 @@ public struct JobTable: Sendable {
         netConnectionsTotal.append(Int64(m.netConnectionsTotal))
         stalledSeconds.append(m.stalledSeconds)
         processCountMax.append(Int64(m.processCountMax))
+        leftoverProcesses.append(Int64(m.leftoverProcesses))
         count += 1
     }
 
@@ -200,7 +203,8 @@ public struct JobTable: Sendable {
                 netConnectionsPerSecondPeak: netConnectionsPerSecondPeak[row],
                 netConnectionsTotal: Int(netConnectionsTotal[row]),
                 stalledSeconds: stalledSeconds[row],
-                processCountMax: Int(processCountMax[row])
+                processCountMax: Int(processCountMax[row]),
+                leftoverProcesses: Int(leftoverProcesses[row])
             )
         )
     }
@@ -270,6 +274,7 @@ public struct JobTable: Sendable {
         netConnectionsTotal += other.netConnectionsTotal
         stalledSeconds += other.stalledSeconds
         processCountMax += other.processCountMax
+        leftoverProcesses += other.leftoverProcesses
         count += other.count
     }
 
@@ -323,6 +328,7 @@ public struct JobTable: Sendable {
         netConnectionsTotal.append(other.netConnectionsTotal[row])
         stalledSeconds.append(other.stalledSeconds[row])
         processCountMax.append(other.processCountMax[row])
+        leftoverProcesses.append(other.leftoverProcesses[row])
         count += 1
     }
 }

@@ -16,6 +16,14 @@ struct JobRunnerConfiguration: Sendable {
     /// ``effectiveRunDirectory``).
     var runDirectory: String? = nil
     var maxBodyBytes = 1 << 20
+    /// `http.headerTimeoutSeconds`: a new connection's first request head must come within it.
+    var headerTimeoutSeconds = 10.0
+    /// `http.bodyTimeoutSeconds`: a request's body must come within it of its head.
+    var bodyTimeoutSeconds = 30.0
+    /// `http.idleTimeoutSeconds`: a keep-alive connection waits this long for its next request.
+    var idleTimeoutSeconds = 60.0
+    /// `http.maxConnections`: open connections at most; the oldest idle ones make room.
+    var maxConnections = 4_096
 
     var snapshotIntervalSeconds = 300.0
     var snapshotKeep = 3
@@ -43,6 +51,9 @@ struct JobRunnerConfiguration: Sendable {
     /// `jobs.maxLogBytes`: each of a job's stdout and stderr files keeps at most this many
     /// bytes (the newest); `nil` = unlimited.
     var maxLogBytes: Int? = 64 << 20
+    /// `jobs.leftoverProcesses`: what happens to descendants still running when the job's
+    /// own process exits.
+    var leftoverProcesses = LeftoverPolicy.kill
 
     /// CIDR networks whose peers may call the API (`nil` = any peer).
     var allowedClients: [String]? = ["127.0.0.0/8", "::1/128"]
@@ -134,6 +145,34 @@ struct JobRunnerConfiguration: Sendable {
             c,
             v throws(ConfigurationError) in
             c.maxBodyBytes = try within(v as! Int, 1_024...(64 << 20), "http.maxBodyBytes")
+        },
+        Key(
+            name: "http.headerTimeoutSeconds",
+            kind: .double,
+            summary: "a new connection's request head must arrive within it (slow clients are closed)"
+        ) { c, v throws(ConfigurationError) in
+            c.headerTimeoutSeconds = try within(v as! Double, 0.1...3_600, "http.headerTimeoutSeconds")
+        },
+        Key(
+            name: "http.bodyTimeoutSeconds",
+            kind: .double,
+            summary: "a request's body must arrive within it of its head"
+        ) { c, v throws(ConfigurationError) in
+            c.bodyTimeoutSeconds = try within(v as! Double, 0.1...3_600, "http.bodyTimeoutSeconds")
+        },
+        Key(
+            name: "http.idleTimeoutSeconds",
+            kind: .double,
+            summary: "how long a keep-alive connection waits for its next request"
+        ) { c, v throws(ConfigurationError) in
+            c.idleTimeoutSeconds = try within(v as! Double, 0.1...86_400, "http.idleTimeoutSeconds")
+        },
+        Key(
+            name: "http.maxConnections",
+            kind: .int,
+            summary: "open connections at most; beyond it the oldest idle ones are closed"
+        ) { c, v throws(ConfigurationError) in
+            c.maxConnections = try within(v as! Int, 1...1_000_000, "http.maxConnections")
         },
         Key(name: "snapshot.intervalSeconds", kind: .double, summary: "seconds between snapshots") {
             c,
@@ -263,6 +302,17 @@ struct JobRunnerConfiguration: Sendable {
             } else {
                 c.maxLogBytes = nil
             }
+        },
+        Key(
+            name: "jobs.leftoverProcesses",
+            kind: .string,
+            summary:
+                "descendants left when the job's process exits: kill (SIGTERM, grace, SIGKILL) or wait (the job ends with the last)"
+        ) { c, v throws(ConfigurationError) in
+            guard let policy = LeftoverPolicy(rawValue: v as! String) else {
+                throw ConfigurationError(key: "jobs.leftoverProcesses", "must be kill or wait, not '\(v)'")
+            }
+            c.leftoverProcesses = policy
         },
         Key(
             name: "security.allowedClients",

@@ -69,7 +69,14 @@ paths:
         "401": { $ref: "#/components/responses/Error" }
         "403": { $ref: "#/components/responses/Error" }
         "413": { $ref: "#/components/responses/Error" }
-        "503": { $ref: "#/components/responses/Error" }
+        "503":
+          description: >-
+            Nothing recorded: the journal cannot be written (a full disk), or the service's
+            file descriptors are nearly all in use (it keeps a reserve for its own files).
+            Retry later.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Error" }
     get:
       tags: [jobs]
       operationId: listJobs
@@ -418,7 +425,7 @@ components:
       required: [sampleCount, cpuPercentAvg, cpuPercentMax, cpuSeconds, rssBytesAvg, rssBytesMax,
         rssTrendBytesPerSecond, memoryLeakSuspected, ioOpsPerSecondAvg, ioOpsPerSecondPeak, ioReadBytes,
         ioWriteBytes, netConnectionsPerSecondAvg, netConnectionsPerSecondPeak, netConnectionsTotal,
-        stalledSeconds, processCountMax]
+        stalledSeconds, processCountMax, leftoverProcesses]
       properties:
         sampleCount: { type: integer, minimum: 0 }
         cpuPercentAvg: { type: number }
@@ -437,6 +444,10 @@ components:
         netConnectionsTotal: { type: integer }
         stalledSeconds: { type: number }
         processCountMax: { type: integer }
+        leftoverProcesses:
+          type: integer
+          minimum: 0
+          description: descendants still running when the job's own process exited (jobs.leftoverProcesses)
     JobPage:
       type: object
       additionalProperties: false

@@ -16,6 +16,11 @@ struct ShimLauncher: Sendable {
     var maxLogBytes: Int? = nil
     /// `jobs.runAsUser`: the shim drops the job to this user and its groups before exec.
     var runAs: RunAsUser? = nil
+    /// `jobs.killGraceSeconds`: the shim SIGKILLs the job's tree this long after SIGTERM.
+    var killGraceSeconds = 5.0
+    /// `jobs.leftoverProcesses`: what the shim does with descendants left when the job's
+    /// own process exits.
+    var leftovers: LeftoverPolicy = .kill
 
     /// Finds `jobshim`: the configured path, else next to this executable.
     static func locateShim(configured: String?) throws -> String {
@@ -43,11 +48,16 @@ struct ShimLauncher: Sendable {
     struct SpawnError: Error, CustomStringConvertible {
         var errno: Int32
         var description: String { "cannot start jobshim: \(String(cString: strerror(errno)))" }
+        /// Out of descriptors, processes or memory: the job can be launched again later.
+        var isTransient: Bool { [EMFILE, ENFILE, EAGAIN, ENOMEM, EINTR].contains(errno) }
     }
 
     /// Spawns the shim of job `id`; returns the shim's pid.
     func launch(id: Int, command: [String], cwd: String?, environment: [String: String]) throws(SpawnError) -> pid_t {
-        var arguments = [shimPath, stateDirectory, String(id), cwd ?? "-", "--run-dir", runDirectory]
+        var arguments = [
+            shimPath, stateDirectory, String(id), cwd ?? "-", "--run-dir", runDirectory,
+            "--kill-grace", String(killGraceSeconds), "--leftovers", leftovers.rawValue,
+        ]
         if let maxLogBytes { arguments += ["--max-log-bytes", String(maxLogBytes)] }
         if let runAs {
             arguments += [
@@ -73,9 +83,20 @@ struct ShimLauncher: Sendable {
                 csys_spawn_detached(&pid, shimPath, argv, envp)
             }
         }
-        if rc != 0 { throw SpawnError(errno: rc) }
+        if rc != 0 {
+            unlink(RunFile.path(directory: runDirectory, id: id))  // no shim: nothing to adopt
+            throw SpawnError(errno: rc)
+        }
         return pid
     }
+}
+
+/// `jobs.leftoverProcesses`: when the job's own process exits and descendants remain.
+enum LeftoverPolicy: String, Sendable, CaseIterable {
+    /// SIGTERM to each, SIGKILL after `jobs.killGraceSeconds` (systemd's control-group mode).
+    case kill
+    /// The job ends when its last descendant does.
+    case wait
 }
 
 /// Calls `body` with a NULL-terminated C array of `strings`.

@@ -30,7 +30,8 @@ actor JobSupervisor {
     }
 
     struct Running: Sendable {
-        /// `nil` while the shim is being spawned, and for jobs adopted after a restart.
+        /// `nil` while the shim is being spawned, and for an adopted job whose shim was not
+        /// found (one started by a shim too old to be found, or gone).
         var shimPid: pid_t?
         /// Started by an earlier manager: its end is found by polling its run file.
         var adopted = false
@@ -88,10 +89,20 @@ actor JobSupervisor {
 
     /// The run file of job `id`: in the run directory, or (written by a shim of a version
     /// before `runDirectory`) in `STATE/run`.
-    private func runFile(_ id: Int) -> RunFile? {
-        RunFile.read(directory: runDirectory, id: id)
-            ?? RunFile.read(directory: state + "/run", id: id)
+    private func readRunFile(_ id: Int) -> RunFile.Read {
+        let read = RunFile.read(directory: runDirectory, id: id)
+        if case .absent = read { return RunFile.read(directory: state + "/run", id: id) }
+        return read
     }
+
+    private func runFile(_ id: Int) -> RunFile? { readRunFile(id).file }
+
+    /// Jobs whose shim exited while their run file could not be read (no descriptor or
+    /// memory left): read again with backoff until it can be, never taken for `lost`.
+    private var unreadExits: [Int: (attempts: Int, nextAt: Double)] = [:]
+    /// No launch before this monotonic time: spawning failed for want of a resource
+    /// (descriptors, processes, memory) and the job went back to the queue.
+    private var launchesPausedUntil = 0.0
 
     private func runPath(_ id: Int) -> String {
         let path = RunFile.path(directory: runDirectory, id: id)
@@ -152,21 +163,36 @@ actor JobSupervisor {
         if !pendingWithRunFile.isEmpty {
             let deadline = Date().addingTimeInterval(2)
             while Date() < deadline,
-                pendingWithRunFile.contains(where: { runFile(jobs[$0].id) == nil })
+                pendingWithRunFile.contains(where: {
+                    if case .absent = readRunFile(jobs[$0].id) { true } else { false }
+                })
             {
                 usleep(20_000)
             }
             for index in pendingWithRunFile {
-                if let run = runFile(jobs[index].id) {
+                switch readRunFile(jobs[index].id) {
+                case .present(let run):
                     jobs[index].status = .running
                     jobs[index].pid = Int(run.pid)
                     jobs[index].startedAt = jobs[index].startedAt ?? Timestamp.quantized(Date())
                     journalRecord(jobs[index].id)
-                } else {
+                case .unreadable:
+                    // Cannot tell now whether a shim started: taken as running (its file is
+                    // read again by `tick`), never launched a second time.
+                    jobs[index].status = .running
+                    jobs[index].startedAt = jobs[index].startedAt ?? Timestamp.quantized(Date())
+                    journalRecord(jobs[index].id)
+                case .absent:
                     unlink(runPath(jobs[index].id))
                 }
             }
         }
+        // The shims still running for this state directory (one pass over /proc): stops go
+        // through them (whole tree) and the monitor follows their descendants.
+        let runningIDs = Set(jobs.indices.filter { jobs.status(at: $0) == .running }.map { $0 + 1 })
+        let shimPids =
+            runningIDs.isEmpty
+            ? [:] : ShimFinder.find(ids: runningIDs, stateDirectory: state, runDirectory: runDirectory)
         for index in jobs.indices {
             let id = index + 1
             switch jobs.status(at: index) {
@@ -180,18 +206,31 @@ actor JobSupervisor {
                 if let notBefore = spec.notBefore, notBefore > now { delayed.append(id) } else { pending.append(id) }
                 counts.pending += 1
             case .running:
-                if let record = runFile(id)?.exit {
+                let run = readRunFile(id)
+                if let record = run.file?.exit {
                     specs[id] = readSpec(id)
                     running[id] = Running(launchedAt: monotonicSeconds())
                     finish(id, record: record)
                     counts.finished += 1
-                } else if let pid = alivePid(id) {
+                } else if alivePid(id) != nil || shimPids[id] != nil {
+                    // Its process runs, or its shim does (waiting for or stopping leftover
+                    // processes): running until the shim records its end.
                     specs[id] = readSpec(id)
-                    var r = Running(adopted: true, jobPid: pid, launchedAt: monotonicSeconds())
+                    var r = Running(
+                        shimPid: shimPids[id],
+                        adopted: true,
+                        jobPid: run.file?.pid,
+                        launchedAt: monotonicSeconds()
+                    )
                     if let timeout = specs[id]?.timeoutSeconds, let started = jobs[index].startedAt {
                         r.deadline = monotonicSeconds() + timeout - Date().timeIntervalSince(started)
                     }
                     running[id] = r
+                    counts.adopted += 1
+                } else if case .unreadable = run {
+                    // Unknowable right now, not unknown: adopted, and its file read again.
+                    specs[id] = readSpec(id)
+                    running[id] = Running(adopted: true, launchedAt: monotonicSeconds())
                     counts.adopted += 1
                 } else {
                     markLost(id, "lost: the manager restarted and neither the process nor its exit record was found")
@@ -225,6 +264,7 @@ actor JobSupervisor {
         jobs[id - 1].status = .lost
         jobs[id - 1].reason = reason
         jobs[id - 1].endedAt = jobs[id - 1].endedAt ?? Timestamp.quantized(Date())
+        version += 1  // stats and snapshots see the change (it was missed before)
         ServiceMetrics.finished(.lost, durationSeconds: nil)
         journalRecord(id)
     }
@@ -235,6 +275,9 @@ actor JobSupervisor {
     func create(_ request: JobRequest) async throws -> Job {
         if let error = journal.lastError {
             throw APIError.unavailable("the journal cannot be written (\(error)); no job is accepted until it can")
+        }
+        if let shortage = DescriptorBudget.shared.shortage {
+            throw APIError.unavailable("\(shortage); no job is accepted until descriptors are free again")
         }
         let id = jobs.count + 1
         let job = Job(
@@ -335,6 +378,7 @@ actor JobSupervisor {
             ServiceMetrics.finished(.cancelled, durationSeconds: nil)
             endedSinceCut.append(id)
             try await journal.append(Data(JobJSON.encode(jobs[id - 1])), durable: true)
+            unlink(specPath(id))
         case .running:
             terminate(id, .cancelled)
         default:
@@ -350,6 +394,11 @@ actor JobSupervisor {
     }
 
     private func launchPending() {
+        // Out of descriptors, processes or memory: jobs wait as pending (never "failed").
+        if launchesPausedUntil > 0 {
+            guard monotonicSeconds() >= launchesPausedUntil, DescriptorBudget.shared.shortage == nil else { return }
+            launchesPausedUntil = 0
+        }
         while hasFreeSlot, pendingHead < pending.count {
             let id = pending[pendingHead]
             pendingHead += 1
@@ -395,6 +444,17 @@ actor JobSupervisor {
             } else if running[id]?.kill != nil {
                 kill(shim, SIGTERM)  // stopped while it was being spawned; the shim forwards it
             }
+        case .failure(let error) where error.isTransient:
+            // No descriptor, process or memory to start it now: back to the head of the
+            // queue, launches paused for a moment. Not the job's failure.
+            running[id] = nil
+            jobs[id - 1].status = .pending
+            jobs[id - 1].startedAt = nil
+            version += 1
+            journalRecord(id)
+            pending.insert(id, at: pendingHead)
+            launchesPausedUntil = monotonicSeconds() + 0.5
+            logger.warning("Job launch postponed", metadata: ["job.id": "\(id)", "error": "\(error)"])
         case .failure(let error):
             running[id] = nil
             jobs[id - 1].status = .failed
@@ -410,10 +470,16 @@ actor JobSupervisor {
     }
 
     /// Appends the job's current record to the journal (synced by the next group commit).
+    /// Once a final record is on disk the job's spec file (its `env`) goes: nothing needs it.
     private func journalRecord(_ id: Int) {
         let job = jobs[id - 1]
-        if job.status.isFinal { endedSinceCut.append(id) }
-        journal.enqueue(Data(JobJSON.encode(job)))
+        guard job.status.isFinal else {
+            journal.enqueue(Data(JobJSON.encode(job)))
+            return
+        }
+        endedSinceCut.append(id)
+        let spec = specPath(id)
+        journal.enqueue(Data(JobJSON.encode(job)), afterSync: { unlink(spec) })
     }
 
     // MARK: - Stopping
@@ -423,10 +489,12 @@ actor JobSupervisor {
         r.kill = reason
         r.killAt = monotonicSeconds() + configuration.killGraceSeconds
         running[id] = r
-        if let pid = r.jobPid ?? readPid(id) {
-            kill(-pid, SIGTERM)
-        } else if let shim = r.shimPid {
-            kill(shim, SIGTERM)  // the shim forwards it to the job's group
+        if let shim = r.shimPid {
+            // The shim signals the job's group and every descendant (escaped ones too),
+            // and SIGKILLs what is left after jobs.killGraceSeconds.
+            kill(shim, SIGTERM)
+        } else if let pid = r.jobPid ?? readPid(id) {
+            kill(-pid, SIGTERM)  // an adopted job whose shim was not found
         }
         logger.info("Job stopping", metadata: ["job.id": "\(id)", "reason": "\(reason.rawValue)"])
     }
@@ -448,13 +516,33 @@ actor JobSupervisor {
             unclaimedExits.insert(pid)
             return
         }
-        guard let record = runFile(id)?.exit else {
+        settleExit(id)
+    }
+
+    /// Finishes job `id` from its run file after its shim exited; a file that cannot be
+    /// read now is read again later (see ``unreadExits``).
+    private func settleExit(_ id: Int) {
+        switch readRunFile(id) {
+        case .unreadable(let error):
+            let attempts = (unreadExits[id]?.attempts ?? 0) + 1
+            unreadExits[id] = (attempts, monotonicSeconds() + min(0.05 * pow(2, Double(attempts - 1)), 5))
+            if attempts == 1 || attempts.isMultiple(of: 20) {
+                logger.warning(
+                    "Run file cannot be read now; trying again",
+                    metadata: [
+                        "job.id": "\(id)", "error": "\(String(cString: strerror(error)))", "attempt": "\(attempts)",
+                    ]
+                )
+            }
+            return
+        case .present(let file) where file.exit != nil:
+            unreadExits[id] = nil
+            if let record = file.exit { finish(id, record: record) }
+        default:
+            unreadExits[id] = nil
             markLost(id, "lost: its shim exited without an exit record")
             running[id] = nil
-            launchPending()
-            return
         }
-        finish(id, record: record)
         launchPending()
     }
 
@@ -492,6 +580,7 @@ actor JobSupervisor {
             Double(record.userMicros + record.systemMicros) / 1_000_000
         )
         job.metrics.rssBytesMax = max(job.metrics.rssBytesMax, record.maxRssKilobytes * 1024)
+        job.metrics.leftoverProcesses = record.leftoverProcesses ?? 0
         if job.metrics.sampleCount == 0 { job.metrics.rssBytesAvg = job.metrics.rssBytesMax }
         jobs[id - 1] = job
         version += 1
@@ -562,6 +651,7 @@ actor JobSupervisor {
                 finish(id, record: record)
             }
         }
+        for (id, retry) in unreadExits where now >= retry.nextAt { settleExit(id) }
         if !delayed.isEmpty {
             let wall = Date().timeIntervalSince1970
             var waiting: [Int] = []
@@ -575,17 +665,25 @@ actor JobSupervisor {
 
     struct MonitorTarget: Sendable {
         var id: Int
-        var pid: Int32
+        /// The shim (its descendants are the job), or the job's pid (its session) when
+        /// the shim of an adopted job was not found.
+        var root: Int32
+        var scope: TreeMonitor.Scope
         var launchedAt: Double
     }
 
-    /// Running jobs whose pid is known, for the monitor.
+    /// Running jobs whose process is known, for the monitor.
     func monitorTargets() -> [MonitorTarget] {
         var targets: [MonitorTarget] = []
         targets.reserveCapacity(running.count)
         for (id, r) in running {
-            guard let pid = r.jobPid ?? readPid(id) else { continue }
-            targets.append(MonitorTarget(id: id, pid: pid, launchedAt: r.launchedAt))
+            if r.jobPid == nil { _ = readPid(id) }  // the record shows the job's pid once known
+            if let shim = r.shimPid {
+                targets.append(MonitorTarget(id: id, root: shim, scope: .descendants, launchedAt: r.launchedAt))
+            } else if r.adopted, let pid = r.jobPid ?? readPid(id) {
+                // (A job being launched waits for its shim's pid: one root for its life.)
+                targets.append(MonitorTarget(id: id, root: pid, scope: .session, launchedAt: r.launchedAt))
+            }
         }
         return targets
     }
@@ -676,9 +774,11 @@ actor JobSupervisor {
         try writeSpec(id, spec)
     }
 
+    private func specPath(_ id: Int) -> String { "\(state)/specs/\(id).json" }
+
     private func writeSpec(_ id: Int, _ spec: Spec) throws {
         let data = try JSONEncoder().encode(spec)
-        let path = "\(state)/specs/\(id).json"
+        let path = specPath(id)
         let fd = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Journal.Failure(message: "\(path): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -33,12 +33,14 @@ struct SupervisorService: Service {
                 let ticks = AsyncTimerSequence(interval: .milliseconds(Int(interval * 1000)), clock: .continuous)
                 for await _ in ticks.cancelOnGracefulShutdown() {
                     let targets = await supervisor.monitorTargets()
-                    var wanted: [Int32: SupervisorTarget] = [:]
-                    for t in targets { wanted[t.pid] = SupervisorTarget(id: t.id, launchedAt: t.launchedAt) }
-                    for pid in Array(monitor.trees.keys) where wanted[pid] == nil {
+                    var wanted: [Int32: JobSupervisor.MonitorTarget] = [:]
+                    for t in targets { wanted[t.root] = t }
+                    for (pid, tree) in monitor.trees where wanted[pid]?.id != tree.id {
                         _ = monitor.untrack(pid: pid)
                     }
-                    for (pid, t) in wanted { monitor.track(id: t.id, pid: pid, launchedAt: t.launchedAt) }
+                    for (pid, t) in wanted {
+                        monitor.track(id: t.id, pid: pid, scope: t.scope, launchedAt: t.launchedAt)
+                    }
                     let passStarted = ContinuousClock.now
                     monitor.sample()
                     ServiceMetrics.monitorPass.record(duration: ContinuousClock.now - passStarted)
@@ -56,9 +58,4 @@ struct SupervisorService: Service {
             }
         }
     }
-}
-
-private struct SupervisorTarget {
-    var id: Int
-    var launchedAt: Double
 }

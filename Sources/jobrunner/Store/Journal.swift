@@ -27,6 +27,8 @@ final class Journal: Service, Sendable {
         var buffer: [UInt8] = []
         /// Where each line of `buffer` ends, and whether a caller waits for it.
         var lines: [(end: Int, durable: Bool)] = []
+        /// What to do once the line ending at `end` is on disk.
+        var afterSync: [(end: Int, action: @Sendable () -> Void)] = []
         var waiters: [CheckedContinuation<Void, any Error>] = []
         var lastError: String?
     }
@@ -106,11 +108,13 @@ final class Journal: Service, Sendable {
     /// Appends one line without waiting for it to be synced; lines keep the order of the
     /// calls. It is written and synced with the next durable append, or within
     /// ``lazyFlushInterval``.
-    func enqueue(_ line: Data) {
+    /// `afterSync` runs (on the flusher thread) once the line is synced.
+    func enqueue(_ line: Data, afterSync: (@Sendable () -> Void)? = nil) {
         state.withLock {
             $0.buffer.append(contentsOf: line)
             $0.buffer.append(10)
             $0.lines.append(($0.buffer.count, false))
+            if let afterSync { $0.afterSync.append(($0.buffer.count, afterSync)) }
         }
     }
 
@@ -149,13 +153,14 @@ final class Journal: Service, Sendable {
     /// stay buffered, in order, for the next attempt.
     func flush() throws {
         try io.withLock { _ in
-            let (bytes, lines, waiters, fd) = state.withLock { s in
+            let (bytes, lines, waiters, afterSync, fd) = state.withLock { s in
                 defer {
                     s.buffer.removeAll(keepingCapacity: true)
                     s.lines.removeAll()
                     s.waiters.removeAll()
+                    s.afterSync.removeAll()
                 }
-                return (s.buffer, s.lines, s.waiters, s.fd)
+                return (s.buffer, s.lines, s.waiters, s.afterSync, s.fd)
             }
             guard !bytes.isEmpty || !waiters.isEmpty else { return }
             let offset = lseek(fd, 0, SEEK_END)
@@ -180,18 +185,27 @@ final class Journal: Service, Sendable {
                 if offset >= 0 { _ = ftruncate(fd, offset) }
                 var kept: [UInt8] = []
                 var keptLines: [(end: Int, durable: Bool)] = []
+                var keptActions: [(end: Int, action: @Sendable () -> Void)] = []
                 var start = 0
+                var actions = afterSync[...]
                 for line in lines {
                     if !line.durable {
                         kept += bytes[start..<line.end]
                         keptLines.append((kept.count, false))
+                        while let first = actions.first, first.end == line.end {
+                            keptActions.append((kept.count, first.action))
+                            actions.removeFirst()
+                        }
                     }
                     start = line.end
                 }
                 state.withLock { s in
                     s.lines = keptLines + s.lines.map { ($0.end + kept.count, $0.durable) }
+                    s.afterSync = keptActions + s.afterSync.map { ($0.end + kept.count, $0.action) }
                     s.buffer = kept + s.buffer
                 }
+            } else {
+                for item in afterSync { item.action() }
             }
             let previous = state.withLock { s in
                 defer { s.lastError = failure?.message }
