@@ -110,6 +110,10 @@ public struct TreeMonitor: ~Copyable {
     public let settings: Settings
     /// Tracked jobs by their root: the shim's pid (descendants) or the job's (session).
     public private(set) var trees: [Int32: JobTree] = [:]
+    /// The scope of each tracked root (looked up per process: no copy of its tree).
+    private var scopes: [Int32: Scope] = [:]
+    /// Reused by ``root(of:_:seen:owner:)``.
+    private var chain: [Int32] = []
     private var file = ProcFile()
     private var path = [CChar](repeating: 0, count: 64)
     private var linkTarget = [CChar](repeating: 0, count: 64)
@@ -157,13 +161,15 @@ public struct TreeMonitor: ~Copyable {
         tree.net.add(time: launchedAt, count: 0)
         tree.stall.add(.init(time: launchedAt, cpuTicks: 0, ioOps: 0, connections: 0))
         trees[pid] = tree
+        scopes[pid] = scope
         // Its processes may have been seen, and set aside, before it was tracked.
         foreign.removeAll(keepingCapacity: true)
     }
 
     /// Stops following the job whose pid is `pid`; returns its last figures.
     public mutating func untrack(pid: Int32) -> JobTree? {
-        trees.removeValue(forKey: pid)
+        scopes[pid] = nil
+        return trees.removeValue(forKey: pid)
     }
 
     /// Sets `path` to `/proc/PID/SUFFIX` without allocating.
@@ -263,17 +269,23 @@ public struct TreeMonitor: ~Copyable {
     /// The tracked root whose tree `pid` belongs to, or 0: its session when that is tracked
     /// by session, else the first tracked ancestor (by descendants) along its parents
     /// within this pass. Results are memoized in `owner`.
-    private func root(of pid: Int32, _ stat: ProcStat, seen: [Int32: ProcStat], owner: inout [Int32: Int32]) -> Int32 {
+    private mutating func root(
+        of pid: Int32,
+        _ stat: ProcStat,
+        seen: [Int32: ProcStat],
+        owner: inout [Int32: Int32]
+    ) -> Int32 {
         if let known = owner[pid] { return known }
-        if let tree = trees[stat.session], tree.scope == .session {
+        if scopes[stat.session] == .session {
             owner[pid] = stat.session
             return stat.session
         }
-        var chain: [Int32] = [pid]
+        chain.removeAll(keepingCapacity: true)
+        chain.append(pid)
         var parent = stat.ppid
         var found: Int32 = 0
         while parent > 1, chain.count < 4_096 {
-            if let tree = trees[parent], tree.scope == .descendants {
+            if scopes[parent] == .descendants {
                 found = parent
                 break
             }
