@@ -55,7 +55,13 @@ extension JobRunner {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Run the service in the foreground (SIGTERM/SIGINT: stop accepting, snapshot if anything changed, exit 0; jobs keep running)."
+                "Run the service in the foreground (SIGTERM/SIGINT: stop accepting, snapshot if anything changed, exit 0; jobs keep running).",
+            discussion: """
+                One server per state directory (STATE/server.lock). Exit status: 0 stopped; 75 another \
+                process holds the state directory (its pid is named) or the listening address cannot be \
+                bound (nothing in the state directory was read or changed); 78 a configuration key or \
+                value is wrong (the key is named).
+                """
         )
 
         @OptionGroup var options: ConfigOptions
@@ -100,7 +106,14 @@ extension JobRunner {
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Run the service under a watchdog that restarts it after a crash or a hang (SIGHUP: upgrade to the binary on disk)."
+                "Run the service under a watchdog that restarts it after a crash or a hang (SIGHUP: upgrade to the binary on disk).",
+            discussion: """
+                One watchdog per state directory (STATE/watchdog.lock). A server that holds the directory \
+                without a watchdog is stopped (it snapshots and exits; its jobs run on and are adopted). \
+                Exit status: 0 stopped by SIGTERM/SIGINT; 75 another watchdog runs, or the directory is \
+                held by a server that would not stop; 78 configuration error; 1 gave up after \
+                watchdog.maxRestartsPerMinute restarts.
+                """
         )
 
         @OptionGroup var options: ConfigOptions

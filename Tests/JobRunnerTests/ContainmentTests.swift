@@ -136,7 +136,8 @@ struct ContainmentTests {
         )
         let job = try await server.waitForEnd(id)
         #expect(job.status == .succeeded)
-        #expect(job.metrics.leftoverProcesses == 2, "the subshell and its sleep")
+        // The subshell, and its sleep if it had started when the job's process exited.
+        #expect((1...2).contains(job.metrics.leftoverProcesses), "\(job.metrics.leftoverProcesses)")
         #expect((job.durationSeconds ?? 0) >= 0.9, "the job ended with its last descendant")
         #expect(try await server.request("GET", "/v1/jobs/\(id)/logs").text == "early\nlate\n")
         await server.stop()
