@@ -246,8 +246,10 @@ public struct TreeMonitor: ~Copyable {
         var current: [Int32: [(pid: Int32, stat: ProcStat)]] = [:]
         for (pid, stat) in seen {
             let root = root(of: pid, stat, seen: seen, owner: &owner)
-            guard root != 0 else {
-                stillForeign.insert(pid)
+            guard root > 0 else {
+                // -1: an ancestor exited during the pass (a double fork): its child is being
+                // re-parented, maybe to a shim; read again next pass, not set aside.
+                if root == 0 { stillForeign.insert(pid) }
                 continue
             }
             current[root, default: []].append((pid, stat))
@@ -266,9 +268,10 @@ public struct TreeMonitor: ~Copyable {
         return read
     }
 
-    /// The tracked root whose tree `pid` belongs to, or 0: its session when that is tracked
-    /// by session, else the first tracked ancestor (by descendants) along its parents
-    /// within this pass. Results are memoized in `owner`.
+    /// The tracked root whose tree `pid` belongs to, 0 for none, or -1 when an ancestor
+    /// vanished during the pass: its session when that is tracked by session, else the
+    /// first tracked ancestor (by descendants) along its parents within this pass. Results
+    /// are memoized in `owner`.
     private mutating func root(
         of pid: Int32,
         _ stat: ProcStat,
@@ -293,7 +296,10 @@ public struct TreeMonitor: ~Copyable {
                 found = known
                 break
             }
-            guard let parentStat = seen[parent] else { break }  // foreign, or gone
+            guard let parentStat = seen[parent] else {
+                if !foreign.contains(parent) { found = -1 }  // not foreign: it exited just now
+                break
+            }
             chain.append(parent)
             parent = parentStat.ppid
         }
