@@ -363,7 +363,8 @@ struct JobRunnerConfiguration: Sendable {
         Key(
             name: "watchdog.failuresBeforeRestart",
             kind: .int,
-            summary: "failed health checks in a row before a hung server is killed and restarted"
+            summary:
+                "with intervalSeconds: a server whose last check failed and that answered none for interval x this is hung (killed, restarted)"
         ) {
             c,
             v throws(ConfigurationError) in
