@@ -36,6 +36,29 @@ struct ExhaustionTests {
         return (process.terminationStatus, text)
     }
 
+    /// A socket listening on 127.0.0.1:`port` (0: any free port), with SO_REUSEADDR as the
+    /// server binds: its descriptor and port, or nil when it cannot be bound.
+    static func listener(port: Int) -> (fd: Int32, port: Int)? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard listening else {
+            close(fd)
+            return nil
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     /// Whether `pid` has exited (gone, or a zombie not yet reaped by its new parent).
     static func isGone(_ pid: Int32) -> Bool {
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
@@ -84,20 +107,8 @@ struct ExhaustionTests {
         // Killed, so that its journal is not yet covered by a snapshot; its port taken.
         kill(await server.pid, SIGKILL)
         usleep(200_000)
-        let blocker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (blocker, _) = try #require(Self.listener(port: port))
         defer { close(blocker) }
-        var one: Int32 = 1
-        setsockopt(blocker, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(blocker, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        try #require(bound == 0 && listen(blocker, 1) == 0)
         let before = Self.listing(server.state)
         let result = try Self.run([
             "serve", "--set", "stateDirectory=\(server.state)", "--set", "listen.port=\(port)",
@@ -264,20 +275,8 @@ struct ExhaustionTests {
 
     @Test func theWatchdogStopsAtOnceDuringItsBackoff() async throws {
         // A port taken: every server exits 75 and the watchdog backs off (0.1 s doubling).
-        let blocker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (blocker, port) = try #require(Self.listener(port: 0))
         defer { close(blocker) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(blocker, $0, length) }
-        }
-        listen(blocker, 1)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(blocker, $0, &length) }
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let watched = try WatchdogTests.Watched(settings: ["listen.port": "\(port)"])
         // Wait for a backoff of at least 1.6 s (the fifth restart).
         var delays: [Double] = []
