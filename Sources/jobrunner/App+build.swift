@@ -50,6 +50,7 @@ func buildApplication(
         throw ConfigurationError(key: "runDirectory", "cannot be created: \(error.localizedDescription)")
     }
     let shim = try ShimLauncher.locateShim(configured: configuration.shimPath)
+    let cgroups = try jobCgroups(configuration, logger: logger)
     let audit = AuditLog(
         path: configuration.auditPath,
         maxBytes: configuration.auditMaxBytes,
@@ -62,6 +63,7 @@ func buildApplication(
             "configDigest": configurationDigest(configuration),
             "listen": "\(configuration.listenHost):\(configuration.listenPort)",
             "runDirectory": runDirectory, "descriptorLimit": descriptorLimit,
+            "containment": cgroups?.summary ?? "proc",
         ]
     )
     // A version other than the one that ran last on this state directory: an upgrade (or
@@ -111,7 +113,8 @@ func buildApplication(
             maxLogBytes: configuration.maxLogBytes,
             runAs: runAs,
             killGraceSeconds: configuration.killGraceSeconds,
-            leftovers: configuration.leftoverProcesses
+            leftovers: configuration.leftoverProcesses,
+            cgroups: cgroups
         ),
         journal: journal,
         reaper: reaper,
@@ -365,5 +368,31 @@ struct APIMiddleware: RouterMiddleware {
                 "the token '\(context.tokenID ?? "")' has no '\(scope.rawValue)' scope, which \(request.method) needs"
             )
         }
+    }
+}
+
+/// `jobs.cgroups`: the jobs' cgroup v2 subtree, or `nil` for the /proc way alone (logged
+/// with the reason); `required` without one is a configuration error (exit 78).
+private func jobCgroups(_ configuration: JobRunnerConfiguration, logger: Logger) throws -> JobCgroups? {
+    guard configuration.cgroups != .off else {
+        logger.info("Containment: /proc (jobs.cgroups is off)")
+        return nil
+    }
+    switch JobCgroups.detect(configuredPath: configuration.cgroupPath) {
+    case .success(let groups):
+        logger.notice("Containment: one cgroup v2 group per job", metadata: ["cgroup": "\(groups.summary)"])
+        return groups
+    case .failure(let why):
+        if configuration.cgroups == .required {
+            throw ConfigurationError(key: "jobs.cgroups", "is required but no cgroup v2 group can be used: \(why)")
+        }
+        let message: Logger.Message =
+            "Containment: /proc (subreaper shim, descendants followed); no cgroup v2 group per job"
+        if configuration.cgroupPath != nil {
+            logger.warning(message, metadata: ["reason": "\(why)"])
+        } else {
+            logger.info(message, metadata: ["reason": "\(why)"])
+        }
+        return nil
     }
 }

@@ -2,9 +2,18 @@
 // upgrade never kills or loses a job (the containerd-shim / conmon pattern).
 //
 //   jobshim STATE_DIR ID CWD [--run-dir DIR] [--max-log-bytes N] [--kill-grace SECONDS]
-//           [--leftovers kill|wait] [--uid U --gid G --groups G1,G2] -- COMMAND [ARG...]
+//           [--leftovers kill|wait] [--cgroup DIR] [--uid U --gid G --groups G1,G2]
+//           -- COMMAND [ARG...]
 //
 // --run-dir: where the run file goes (default STATE_DIR/run).
+//
+// --cgroup DIR: a cgroup v2 directory made for this job (jobs.cgroups). The job's process
+// is created in it (clone3 with CLONE_INTO_CGROUP, so nothing it starts is ever outside);
+// the shim itself stays out, so that `cgroup.kill` stops the job and not its shim. The
+// final SIGKILL rounds begin with `cgroup.kill` (every member at once, even one forking
+// as fast as it can), and the exit record carries the group's `memory.peak` and
+// `memory.events` oom_kill count. Where the group cannot be used (no clone3, not
+// writable) the job runs as without the option and the record says `"cgroup":false`.
 //
 // The job is every process the shim's child starts. The shim is a child subreaper
 // (PR_SET_CHILD_SUBREAPER): a descendant that leaves the job's session or process group
@@ -60,6 +69,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -174,6 +184,54 @@ static int signal_tree(int sig) {
     int n = descendants(tree, 65536);
     for (int i = 0; i < n; i++) kill(tree[i], sig);
     return n < 0 ? 0 : n;
+}
+
+// MARK: - cgroup v2 (--cgroup)
+
+static const char *cgroup_dir = NULL;  // set while the job runs in its own group
+
+// Writes `text` to DIR/NAME; 0 on success.
+static int cgroup_write(const char *name, const char *text) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", cgroup_dir, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = write_all(fd, text, strlen(text), NULL);
+    close(fd);
+    return rc;
+}
+
+// The number after `key` in DIR/NAME (a flat-keyed file such as memory.events), or the
+// file's first number when `key` is NULL; -1 when there is none.
+static long long cgroup_read(const char *name, const char *key) {
+    char path[4200], buf[4096];
+    snprintf(path, sizeof path, "%s/%s", cgroup_dir, name);
+    if (read_small(path, buf, sizeof buf) < 0) return -1;
+    if (!key) return buf[0] >= '0' && buf[0] <= '9' ? strtoll(buf, NULL, 10) : -1;
+    size_t k = strlen(key);
+    for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, key, k) == 0 && line[k] == ' ') return strtoll(line + k + 1, NULL, 10);
+    return -1;
+}
+
+// fork(), but the child starts inside the cgroup at `dirfd` (Linux 5.7+). -1 with errno
+// when the kernel cannot (ENOSYS, EINVAL, EACCES, …): the caller forks the plain way.
+static pid_t fork_into_cgroup(int dirfd) {
+#ifdef SYS_clone3
+    struct {
+        unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+            set_tid_size, cgroup;
+    } args;
+    memset(&args, 0, sizeof args);
+    args.flags = 0x200000000ULL;  // CLONE_INTO_CGROUP
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (unsigned long long)dirfd;
+    return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+#else
+    (void)dirfd;
+    errno = ENOSYS;
+    return -1;
+#endif
 }
 
 // Whether any child (and so any descendant: orphans come to the subreaper) is left.
@@ -306,7 +364,7 @@ static int pump(struct stream *s, long long cap) {
 static int usage(void) {
     fprintf(stderr,
         "usage: jobshim STATE_DIR ID CWD [--run-dir DIR] [--max-log-bytes N] [--kill-grace SECONDS] "
-        "[--leftovers kill|wait] [--uid U --gid G --groups G1,G2] -- COMMAND [ARG...]\n");
+        "[--leftovers kill|wait] [--cgroup DIR] [--uid U --gid G --groups G1,G2] -- COMMAND [ARG...]\n");
     return 2;
 }
 
@@ -331,6 +389,7 @@ int main(int argc, char **argv) {
     double grace = 5;
     int wait_leftovers = 0;
     const char *run_dir = NULL;
+    const char *cgroup_arg = NULL;
     int drop_user = 0;
     uid_t uid = 0;
     gid_t gid = 0;
@@ -350,6 +409,8 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[a], "--leftovers") == 0) {
             if (strcmp(value, "wait") == 0) wait_leftovers = 1;
             else if (strcmp(value, "kill") != 0) return usage();
+        } else if (strcmp(argv[a], "--cgroup") == 0) {
+            cgroup_arg = value;
         } else if (strcmp(argv[a], "--uid") == 0) {
             uid = (uid_t)strtoul(value, NULL, 10);
             drop_user = 1;
@@ -410,7 +471,16 @@ int main(int argc, char **argv) {
     if (pipe2(report, O_CLOEXEC) != 0) report[0] = report[1] = -1;
 
     long long started = now_micros();
-    pid_t pid = fork();
+    pid_t pid = -1;
+    if (cgroup_arg) {
+        int dirfd = open(cgroup_arg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd >= 0) {
+            pid = fork_into_cgroup(dirfd);
+            if (pid >= 0) cgroup_dir = cgroup_arg;
+            close(dirfd);
+        }
+    }
+    if (pid < 0) pid = fork();
     if (pid == 0) {
         setsid();
         if (devnull >= 0) dup2(devnull, 0);
@@ -558,6 +628,7 @@ int main(int argc, char **argv) {
             }
         }
         if (kill_at && monotonic_ms() >= kill_at) {
+            if (cgroup_dir) cgroup_write("cgroup.kill", "1");  // every member at once
             signal_tree(SIGKILL);
             kill_at = monotonic_ms() + 100;  // again until nothing is left
         }
@@ -583,12 +654,21 @@ int main(int argc, char **argv) {
     if (pid > 0 && WIFEXITED(status)) snprintf(exit_code, sizeof exit_code, "%d", WEXITSTATUS(status));
     if (pid > 0 && WIFSIGNALED(status)) snprintf(signal_text, sizeof signal_text, "%d", WTERMSIG(status));
     if (pid < 0) snprintf(exit_code, sizeof exit_code, "127");
+    // The group's own account: its peak of charged memory (anonymous, page cache, kernel)
+    // and the processes the OOM killer took; -1 where the group or the controller is absent.
+    long long memory_peak = cgroup_dir ? cgroup_read("memory.peak", NULL) : -1;
+    long long oom_kills = cgroup_dir ? cgroup_read("memory.events", "oom_kill") : -1;
+    char peak_text[24] = "null", oom_text[24] = "null";
+    if (memory_peak >= 0) snprintf(peak_text, sizeof peak_text, "%lld", memory_peak);
+    if (oom_kills >= 0) snprintf(oom_text, sizeof oom_text, "%lld", oom_kills);
     long long user = (long long)ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
     long long sys = (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
     int n = snprintf(line, sizeof line,
         "{\"id\":%s,\"pid\":%d,\"startedAtMicros\":%lld,\"endedAtMicros\":%lld,\"exitCode\":%s,\"signal\":%s,"
-        "\"userMicros\":%lld,\"systemMicros\":%lld,\"maxRssKilobytes\":%ld,\"leftoverProcesses\":%d,\"error\":\"%s\"}\n",
-        id, (int)pid, started, ended, exit_code, signal_text, user, sys, ru.ru_maxrss, leftovers, error_text);
+        "\"userMicros\":%lld,\"systemMicros\":%lld,\"maxRssKilobytes\":%ld,\"leftoverProcesses\":%d,"
+        "\"cgroup\":%s,\"memoryPeakBytes\":%s,\"oomKills\":%s,\"error\":\"%s\"}\n",
+        id, (int)pid, started, ended, exit_code, signal_text, user, sys, ru.ru_maxrss, leftovers,
+        cgroup_dir ? "true" : "false", peak_text, oom_text, error_text);
     // A run file that could not be opened at the start (no descriptor, no memory then) is
     // opened again: the record is what tells the manager how the job ended.
     for (int attempt = 0; run < 0 && attempt < 50; attempt++) {

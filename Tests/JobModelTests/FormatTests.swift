@@ -30,8 +30,8 @@ struct FormatTests {
         #expect(JobCSV.columns.first == "id")
         #expect(JobCSV.columns.contains("cpuPercentMax"))
         #expect(!JobCSV.columns.contains("metrics"))
-        #expect(JobCSV.columns.count == 35)
-        #expect(JobCSV.columns.last == "leftoverProcesses")
+        #expect(JobCSV.columns.count == 36)
+        #expect(JobCSV.columns.last == "memoryPeakBytes")
     }
 
     @Test func csvCommandIsShellQuotedAndLabelsAreJSON() {

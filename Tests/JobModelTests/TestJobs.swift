@@ -74,7 +74,9 @@ enum TestJobs {
                 netConnectionsPerSecondPeak: .pi * Double(id % 3),
                 netConnectionsTotal: id % 77,
                 stalledSeconds: Double(id % 400),
-                processCountMax: id % 12
+                processCountMax: id % 12,
+                leftoverProcesses: id % 4,
+                memoryPeakBytes: id % 10 < 7 ? 0 : id * 65_536 + 3
             )
         )
     }

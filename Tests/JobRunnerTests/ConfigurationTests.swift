@@ -48,6 +48,12 @@ struct ConfigurationTests {
         (#"{"jobs": {"noRetryExitCodes": "3"}}"#, "'jobs.noRetryExitCodes' must be a list of integers"),
         (#"{"jobs": {"allowedCommands": ["bin/*"]}}"#, "'jobs.allowedCommands' entries must be absolute"),
         (#"{"jobs": {"allowedCommands": "/bin/*"}}"#, "'jobs.allowedCommands' must be a list of strings or null"),
+        (#"{"jobs": {"cgroups": "maybe"}}"#, "'jobs.cgroups' must be auto, off or required"),
+        (#"{"jobs": {"cgroupPath": "jobs"}}"#, "'jobs.cgroupPath' must be an absolute path"),
+        (
+            #"{"jobs": {"cgroups": "required", "cgroupPath": "/tmp/not-a-cgroup"}}"#,
+            "'jobs.cgroups' is required but no cgroup v2 group can be used"
+        ),
         ("{", "is not valid JSON"),
     ])
     func wrongFileValuesStopStartUp(config: String, message: String) throws {

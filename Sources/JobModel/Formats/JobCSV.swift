@@ -65,6 +65,7 @@ public enum JobCSV {
         cells.append("\(m.stalledSeconds)")
         cells.append(String(m.processCountMax))
         cells.append(String(m.leftoverProcesses))
+        cells.append(String(m.memoryPeakBytes))
         return cells.map(escape).joined(separator: ",") + "\r\n"
     }
 
@@ -242,7 +243,8 @@ public enum JobCSV {
             netConnectionsTotal: try int("netConnectionsTotal") ?? 0,
             stalledSeconds: try double("stalledSeconds") ?? 0,
             processCountMax: try int("processCountMax") ?? 0,
-            leftoverProcesses: try int("leftoverProcesses") ?? 0
+            leftoverProcesses: try int("leftoverProcesses") ?? 0,
+            memoryPeakBytes: try int("memoryPeakBytes") ?? 0
         )
         return Job(
             id: id,

@@ -60,6 +60,8 @@ public enum JobJSON {
         w.int(m.leftoverProcesses)
         w.raw(",\"memoryLeakSuspected\":")
         w.raw(m.memoryLeakSuspected ? "true" : "false")
+        w.raw(",\"memoryPeakBytes\":")
+        w.int(m.memoryPeakBytes)
         w.raw(",\"netConnectionsPerSecondAvg\":")
         w.double(m.netConnectionsPerSecondAvg)
         w.raw(",\"netConnectionsPerSecondPeak\":")

@@ -76,7 +76,7 @@ extension JobMetrics {
         case sampleCount, cpuPercentAvg, cpuPercentMax, cpuSeconds, rssBytesAvg, rssBytesMax
         case rssTrendBytesPerSecond, memoryLeakSuspected, ioOpsPerSecondAvg, ioOpsPerSecondPeak
         case ioReadBytes, ioWriteBytes, netConnectionsPerSecondAvg, netConnectionsPerSecondPeak
-        case netConnectionsTotal, stalledSeconds, processCountMax, leftoverProcesses
+        case netConnectionsTotal, stalledSeconds, processCountMax, leftoverProcesses, memoryPeakBytes
     }
 
     /// Missing keys decode as zero, so older or trimmed records still load.
@@ -102,7 +102,8 @@ extension JobMetrics {
             netConnectionsTotal: try i(.netConnectionsTotal),
             stalledSeconds: try d(.stalledSeconds),
             processCountMax: try i(.processCountMax),
-            leftoverProcesses: try i(.leftoverProcesses)
+            leftoverProcesses: try i(.leftoverProcesses),
+            memoryPeakBytes: try i(.memoryPeakBytes)
         )
     }
 }

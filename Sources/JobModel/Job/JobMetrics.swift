@@ -40,6 +40,10 @@ public struct JobMetrics: Codable, Sendable, Hashable {
     /// Descendants still running when the job's own process exited (stopped or waited
     /// for, by `jobs.leftoverProcesses`).
     public var leftoverProcesses: Int
+    /// The job's cgroup v2 `memory.peak` (anonymous memory, page cache and kernel memory
+    /// charged to it): exact, not sampled. 0 where the job had no group with the memory
+    /// controller (`jobs.cgroups`).
+    public var memoryPeakBytes: Int
 
     /// All-zero metrics (a job that was never sampled).
     public init(
@@ -60,7 +64,8 @@ public struct JobMetrics: Codable, Sendable, Hashable {
         netConnectionsTotal: Int = 0,
         stalledSeconds: Double = 0,
         processCountMax: Int = 0,
-        leftoverProcesses: Int = 0
+        leftoverProcesses: Int = 0,
+        memoryPeakBytes: Int = 0
     ) {
         self.sampleCount = sampleCount
         self.cpuPercentAvg = cpuPercentAvg
@@ -80,5 +85,6 @@ public struct JobMetrics: Codable, Sendable, Hashable {
         self.stalledSeconds = stalledSeconds
         self.processCountMax = processCountMax
         self.leftoverProcesses = leftoverProcesses
+        self.memoryPeakBytes = memoryPeakBytes
     }
 }

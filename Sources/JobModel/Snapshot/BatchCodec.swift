@@ -165,6 +165,11 @@ enum BatchCodec {
         batch.stalledSeconds = encodeDoubles(table.stalledSeconds[rows])
         batch.processCountMax = table.processCountMax[rows].map { UInt32(clamping: $0) }
         batch.leftoverProcesses = table.leftoverProcesses[rows].map { UInt32(clamping: $0) }
+        // Written only when some job has a figure: snapshots of hosts without per-job
+        // cgroups stay as they were.
+        if table.memoryPeakBytes[rows].contains(where: { $0 != 0 }) {
+            batch.memoryPeakBytes = table.memoryPeakBytes[rows].map { UInt64(clamping: $0) }
+        }
 
         batch.strings = strings
         for global in scratch.touched { scratch.local[Int(global)] = .max }
@@ -228,6 +233,7 @@ enum BatchCodec {
         try check(batch.memoryLeakSuspected.count, "memoryLeakSuspected", (n + 7) / 8)
         // Columns added after format 1 shipped: absent (empty) in older snapshots.
         if !batch.leftoverProcesses.isEmpty { try check(batch.leftoverProcesses.count, "leftoverProcesses") }
+        if !batch.memoryPeakBytes.isEmpty { try check(batch.memoryPeakBytes.count, "memoryPeakBytes") }
         let commandTotal = sum(batch.commandCount)
         try check(
             batch.commandArgs.count,
@@ -342,6 +348,11 @@ enum BatchCodec {
             table.leftoverProcesses.append(contentsOf: repeatElement(0, count: n))
         } else {
             table.leftoverProcesses.append(contentsOf: batch.leftoverProcesses.lazy.map { Int64($0) })
+        }
+        if batch.memoryPeakBytes.isEmpty {
+            table.memoryPeakBytes.append(contentsOf: repeatElement(0, count: n))
+        } else {
+            table.memoryPeakBytes.append(contentsOf: batch.memoryPeakBytes.lazy.map { Int64(clamping: $0) })
         }
         table.count += n
     }

@@ -337,6 +337,11 @@ nonisolated struct Jobrunner_Snapshot_V1_Batch: @unchecked Sendable {
     set {_uniqueStorage()._leftoverProcesses = newValue}
   }
 
+  var memoryPeakBytes: [UInt64] {
+    get {_storage._memoryPeakBytes}
+    set {_uniqueStorage()._memoryPeakBytes = newValue}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -435,7 +440,7 @@ nonisolated extension Jobrunner_Snapshot_V1_DoubleColumn: SwiftProtobuf.Message,
 
 nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Batch"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}strings\0\u{3}id_delta\0\u{1}instance\0\u{1}name\0\u{3}command_count\0\u{3}command_args\0\u{1}cwd\0\u{3}label_count\0\u{3}label_keys\0\u{3}label_values\0\u{1}status\0\u{1}pid\0\u{3}started_at_delta\0\u{3}ended_at_delta\0\u{3}duration_seconds\0\u{3}exit_code\0\u{1}signal\0\u{1}reason\0\u{1}attempt\0\u{3}parent_id\0\u{3}retried_by\0\u{4}\u{8}sample_count\0\u{3}cpu_percent_avg\0\u{3}cpu_percent_max\0\u{3}cpu_seconds\0\u{3}rss_bytes_avg\0\u{3}rss_bytes_max\0\u{3}rss_trend_bytes_per_second\0\u{3}memory_leak_suspected\0\u{3}io_ops_per_second_avg\0\u{3}io_ops_per_second_peak\0\u{3}io_read_bytes\0\u{3}io_write_bytes\0\u{3}net_connections_per_second_avg\0\u{3}net_connections_per_second_peak\0\u{3}net_connections_total\0\u{3}stalled_seconds\0\u{3}process_count_max\0\u{3}leftover_processes\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}strings\0\u{3}id_delta\0\u{1}instance\0\u{1}name\0\u{3}command_count\0\u{3}command_args\0\u{1}cwd\0\u{3}label_count\0\u{3}label_keys\0\u{3}label_values\0\u{1}status\0\u{1}pid\0\u{3}started_at_delta\0\u{3}ended_at_delta\0\u{3}duration_seconds\0\u{3}exit_code\0\u{1}signal\0\u{1}reason\0\u{1}attempt\0\u{3}parent_id\0\u{3}retried_by\0\u{4}\u{8}sample_count\0\u{3}cpu_percent_avg\0\u{3}cpu_percent_max\0\u{3}cpu_seconds\0\u{3}rss_bytes_avg\0\u{3}rss_bytes_max\0\u{3}rss_trend_bytes_per_second\0\u{3}memory_leak_suspected\0\u{3}io_ops_per_second_avg\0\u{3}io_ops_per_second_peak\0\u{3}io_read_bytes\0\u{3}io_write_bytes\0\u{3}net_connections_per_second_avg\0\u{3}net_connections_per_second_peak\0\u{3}net_connections_total\0\u{3}stalled_seconds\0\u{3}process_count_max\0\u{3}leftover_processes\0\u{3}memory_peak_bytes\0")
 
   fileprivate class _StorageClass {
     var _count: UInt32 = 0
@@ -478,6 +483,7 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
     var _stalledSeconds: Jobrunner_Snapshot_V1_DoubleColumn? = nil
     var _processCountMax: [UInt32] = []
     var _leftoverProcesses: [UInt32] = []
+    var _memoryPeakBytes: [UInt64] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -528,6 +534,7 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
       _stalledSeconds = source._stalledSeconds
       _processCountMax = source._processCountMax
       _leftoverProcesses = source._leftoverProcesses
+      _memoryPeakBytes = source._memoryPeakBytes
     }
   }
 
@@ -586,6 +593,7 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
         case 45: try { try decoder.decodeSingularMessageField(value: &_storage._stalledSeconds) }()
         case 46: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._processCountMax) }()
         case 47: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._leftoverProcesses) }()
+        case 48: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._memoryPeakBytes) }()
         default: break
         }
       }
@@ -718,6 +726,9 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
       if !_storage._leftoverProcesses.isEmpty {
         try visitor.visitPackedUInt32Field(value: _storage._leftoverProcesses, fieldNumber: 47)
       }
+      if !_storage._memoryPeakBytes.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._memoryPeakBytes, fieldNumber: 48)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -767,6 +778,7 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
         if _storage._stalledSeconds != rhs_storage._stalledSeconds {return false}
         if _storage._processCountMax != rhs_storage._processCountMax {return false}
         if _storage._leftoverProcesses != rhs_storage._leftoverProcesses {return false}
+        if _storage._memoryPeakBytes != rhs_storage._memoryPeakBytes {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -33,6 +33,7 @@ extension JobTable {
         stalledSeconds[row] = m.stalledSeconds
         processCountMax[row] = Int64(m.processCountMax)
         leftoverProcesses[row] = Int64(m.leftoverProcesses)
+        memoryPeakBytes[row] = Int64(m.memoryPeakBytes)
     }
 
     /// Whether row `r` holds the job with id `r + 1` for every row: the dense, ordered

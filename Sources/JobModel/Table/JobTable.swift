@@ -58,6 +58,7 @@ public struct JobTable: Sendable {
     public internal(set) var stalledSeconds: [Double] = []
     public internal(set) var processCountMax: [Int64] = []
     public internal(set) var leftoverProcesses: [Int64] = []
+    public internal(set) var memoryPeakBytes: [Int64] = []
 
     /// An empty table.
     public init() {}
@@ -107,6 +108,7 @@ public struct JobTable: Sendable {
         stalledSeconds.reserveCapacity(total)
         processCountMax.reserveCapacity(total)
         leftoverProcesses.reserveCapacity(total)
+        memoryPeakBytes.reserveCapacity(total)
     }
 
     // MARK: - Rows
@@ -155,6 +157,7 @@ public struct JobTable: Sendable {
         stalledSeconds.append(m.stalledSeconds)
         processCountMax.append(Int64(m.processCountMax))
         leftoverProcesses.append(Int64(m.leftoverProcesses))
+        memoryPeakBytes.append(Int64(m.memoryPeakBytes))
         count += 1
     }
 
@@ -204,7 +207,8 @@ public struct JobTable: Sendable {
                 netConnectionsTotal: Int(netConnectionsTotal[row]),
                 stalledSeconds: stalledSeconds[row],
                 processCountMax: Int(processCountMax[row]),
-                leftoverProcesses: Int(leftoverProcesses[row])
+                leftoverProcesses: Int(leftoverProcesses[row]),
+                memoryPeakBytes: Int(memoryPeakBytes[row])
             )
         )
     }
@@ -275,6 +279,7 @@ public struct JobTable: Sendable {
         stalledSeconds += other.stalledSeconds
         processCountMax += other.processCountMax
         leftoverProcesses += other.leftoverProcesses
+        memoryPeakBytes += other.memoryPeakBytes
         count += other.count
     }
 
@@ -329,6 +334,7 @@ public struct JobTable: Sendable {
         stalledSeconds.append(other.stalledSeconds[row])
         processCountMax.append(other.processCountMax[row])
         leftoverProcesses.append(other.leftoverProcesses[row])
+        memoryPeakBytes.append(other.memoryPeakBytes[row])
         count += 1
     }
 }

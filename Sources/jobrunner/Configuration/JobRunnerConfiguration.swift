@@ -54,6 +54,11 @@ struct JobRunnerConfiguration: Sendable {
     /// `jobs.leftoverProcesses`: what happens to descendants still running when the job's
     /// own process exits.
     var leftoverProcesses = LeftoverPolicy.kill
+    /// `jobs.cgroups`: one cgroup v2 group per job where the host delegates a subtree.
+    var cgroups = CgroupMode.auto
+    /// `jobs.cgroupPath`: the cgroup v2 directory the jobs' groups go in; `nil` = the
+    /// service's own group (systemd `Delegate=yes`).
+    var cgroupPath: String? = nil
 
     /// CIDR networks whose peers may call the API (`nil` = any peer).
     var allowedClients: [String]? = ["127.0.0.0/8", "::1/128"]
@@ -313,6 +318,28 @@ struct JobRunnerConfiguration: Sendable {
                 throw ConfigurationError(key: "jobs.leftoverProcesses", "must be kill or wait, not '\(v)'")
             }
             c.leftoverProcesses = policy
+        },
+        Key(
+            name: "jobs.cgroups",
+            kind: .string,
+            summary:
+                "one cgroup v2 group per job (cgroup.kill, memory.peak, memory.max, OOM kills): auto (where delegated), off, or required (no start without)"
+        ) { c, v throws(ConfigurationError) in
+            guard let text = v as? String, let mode = CgroupMode(rawValue: text) else {
+                throw ConfigurationError(key: "jobs.cgroups", "must be auto, off or required, not '\(v)'")
+            }
+            c.cgroups = mode
+        },
+        Key(
+            name: "jobs.cgroupPath",
+            kind: .optionalString,
+            summary:
+                "cgroup v2 directory (under its mount, writable) the jobs' groups go in; null = the service's own group when delegated"
+        ) { c, v throws(ConfigurationError) in
+            if let path = v as? String, !path.hasPrefix("/") {
+                throw ConfigurationError(key: "jobs.cgroupPath", "must be an absolute path, not '\(path)'")
+            }
+            c.cgroupPath = v as? String
         },
         Key(
             name: "security.allowedClients",

@@ -52,6 +52,7 @@ struct SystemController: Sendable {
         }
         var status: String
         var version: String
+        var containment: String
         var uptimeSeconds: Double
         var runningJobs: Int
         var pendingJobs: Int
@@ -66,7 +67,7 @@ struct SystemController: Sendable {
                 JobJSON.appendString(s, to: &out)
                 return String(decoding: out, as: UTF8.self)
             }
-            var text = "{\"jobCount\":\(jobCount)"
+            var text = "{\"containment\":\(quoted(containment)),\"jobCount\":\(jobCount)"
             if let lastSnapshot {
                 text +=
                     ",\"lastSnapshot\":{\"createdAt\":\(quoted(lastSnapshot.createdAt)),\"jobCount\":\(lastSnapshot.jobCount)}"
@@ -94,6 +95,7 @@ struct SystemController: Sendable {
         let body = Health(
             status: problems.isEmpty ? "ok" : "degraded",
             version: ProductVersion.current,
+            containment: h.containment,
             uptimeSeconds: (Date().timeIntervalSince(supervisor.startedAt) * 1000).rounded() / 1000,
             runningJobs: h.running,
             pendingJobs: h.pending,

@@ -425,7 +425,7 @@ components:
       required: [sampleCount, cpuPercentAvg, cpuPercentMax, cpuSeconds, rssBytesAvg, rssBytesMax,
         rssTrendBytesPerSecond, memoryLeakSuspected, ioOpsPerSecondAvg, ioOpsPerSecondPeak, ioReadBytes,
         ioWriteBytes, netConnectionsPerSecondAvg, netConnectionsPerSecondPeak, netConnectionsTotal,
-        stalledSeconds, processCountMax, leftoverProcesses]
+        stalledSeconds, processCountMax, leftoverProcesses, memoryPeakBytes]
       properties:
         sampleCount: { type: integer, minimum: 0 }
         cpuPercentAvg: { type: number }
@@ -448,6 +448,12 @@ components:
           type: integer
           minimum: 0
           description: descendants still running when the job's own process exited (jobs.leftoverProcesses)
+        memoryPeakBytes:
+          type: integer
+          minimum: 0
+          description: >-
+            the job's cgroup v2 memory.peak (anonymous memory, page cache, kernel memory charged to it), exact;
+            0 where the job had no cgroup with the memory controller (jobs.cgroups)
     JobPage:
       type: object
       additionalProperties: false
@@ -460,10 +466,16 @@ components:
     Health:
       type: object
       additionalProperties: false
-      required: [status, version, uptimeSeconds, runningJobs, pendingJobs, jobCount, problems]
+      required: [status, version, containment, uptimeSeconds, runningJobs, pendingJobs, jobCount, problems]
       properties:
         status: { type: string, enum: [ok, degraded] }
         version: { type: string }
+        containment:
+          type: string
+          enum: [cgroup, proc]
+          description: >-
+            how jobs are contained: `cgroup` (a cgroup v2 group per job, jobs.cgroups) or `proc` (the shim as
+            subreaper, descendants followed through /proc)
         uptimeSeconds: { type: number }
         runningJobs: { type: integer }
         pendingJobs: { type: integer }

@@ -19,6 +19,13 @@ struct ExitRecord: Decodable, Sendable {
     /// Descendants still there when the job's own process exited (`nil` from a shim older
     /// than `jobs.leftoverProcesses`).
     var leftoverProcesses: Int?
+    /// Whether the job ran in its own cgroup v2 group (`jobs.cgroups`); `nil` from an older shim.
+    var cgroup: Bool?
+    /// The group's `memory.peak` (charged memory: anonymous, page cache, kernel), when the
+    /// memory controller was there.
+    var memoryPeakBytes: Int?
+    /// Processes of the group the OOM killer took (`memory.events` oom_kill).
+    var oomKills: Int?
     /// Why the job could not start (`exec: No such file or directory`), empty when it did.
     var error: String
 }

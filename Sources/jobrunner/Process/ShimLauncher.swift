@@ -21,6 +21,8 @@ struct ShimLauncher: Sendable {
     /// `jobs.leftoverProcesses`: what the shim does with descendants left when the job's
     /// own process exits.
     var leftovers: LeftoverPolicy = .kill
+    /// `jobs.cgroups`: the delegated subtree each job gets a group in, when there is one.
+    var cgroups: JobCgroups? = nil
 
     /// Finds `jobshim`: the configured path, else next to this executable.
     static func locateShim(configured: String?) throws -> String {
@@ -53,12 +55,19 @@ struct ShimLauncher: Sendable {
     }
 
     /// Spawns the shim of job `id`; returns the shim's pid.
-    func launch(id: Int, command: [String], cwd: String?, environment: [String: String]) throws(SpawnError) -> pid_t {
+    func launch(
+        id: Int,
+        command: [String],
+        cwd: String?,
+        environment: [String: String],
+        memoryMax: Int? = nil
+    ) throws(SpawnError) -> pid_t {
         var arguments = [
             shimPath, stateDirectory, String(id), cwd ?? "-", "--run-dir", runDirectory,
             "--kill-grace", String(killGraceSeconds), "--leftovers", leftovers.rawValue,
         ]
         if let maxLogBytes { arguments += ["--max-log-bytes", String(maxLogBytes)] }
+        if let group = cgroups?.prepare(id: id, memoryMax: memoryMax) { arguments += ["--cgroup", group] }
         if let runAs {
             arguments += [
                 "--uid", String(runAs.uid), "--gid", String(runAs.gid),

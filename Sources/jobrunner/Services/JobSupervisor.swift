@@ -240,6 +240,7 @@ actor JobSupervisor {
                 break
             }
         }
+        launcher.cgroups?.sweep()  // groups of jobs that ended while no manager ran
         version += 1
         // Loaded from a snapshot with nothing journaled or settled since: that snapshot is
         // the whole history, so no new one is needed until something changes.
@@ -261,6 +262,8 @@ actor JobSupervisor {
     }
 
     private func markLost(_ id: Int, _ reason: String) {
+        // Its shim is gone: whatever the job left in its group goes too.
+        launcher.cgroups?.release(id: id, kill: true)
         jobs[id - 1].status = .lost
         jobs[id - 1].reason = reason
         jobs[id - 1].endedAt = jobs[id - 1].endedAt ?? Timestamp.quantized(Date())
@@ -425,7 +428,13 @@ actor JobSupervisor {
         let reaper = self.reaper
         spawnQueue.async {
             let result = Result { () throws(ShimLauncher.SpawnError) in
-                try launcher.launch(id: id, command: job.command, cwd: job.cwd, environment: spec.env)
+                try launcher.launch(
+                    id: id,
+                    command: job.command,
+                    cwd: job.cwd,
+                    environment: spec.env,
+                    memoryMax: spec.maxRssBytes
+                )
             }
             if case .success = result { reaper.childStarted() }
             Task { await self.spawned(id, result) }
@@ -457,6 +466,7 @@ actor JobSupervisor {
             logger.warning("Job launch postponed", metadata: ["job.id": "\(id)", "error": "\(error)"])
         case .failure(let error):
             running[id] = nil
+            launcher.cgroups?.release(id: id)
             jobs[id - 1].status = .failed
             jobs[id - 1].reason = error.description
             jobs[id - 1].endedAt = jobs[id - 1].startedAt
@@ -555,9 +565,15 @@ actor JobSupervisor {
         job.durationSeconds = Double(record.endedAtMicros - record.startedAtMicros) / 1_000_000
         job.exitCode = record.exitCode
         job.signal = record.signal
+        if record.cgroup == true { launcher.cgroups?.release(id: id) }
+        let oomKilled = (record.oomKills ?? 0) > 0
         if !record.error.isEmpty {
             job.status = .failed
             job.reason = record.error
+        } else if oomKilled, kill == nil || kill == .memoryLimit, specs[id]?.maxRssBytes != nil {
+            // The kernel enforced the job's limit (memory.max) before a sample saw it.
+            job.status = .failed
+            job.reason = "memoryLimit"
         } else if let kill {
             switch kill {
             case .timeout:
@@ -572,6 +588,7 @@ actor JobSupervisor {
             }
         } else if record.signal != nil {
             job.status = .crashed
+            if oomKilled { job.reason = "oomKilled" }
         } else {
             job.status = record.exitCode == 0 ? .succeeded : .failed
         }
@@ -581,6 +598,7 @@ actor JobSupervisor {
         )
         job.metrics.rssBytesMax = max(job.metrics.rssBytesMax, record.maxRssKilobytes * 1024)
         job.metrics.leftoverProcesses = record.leftoverProcesses ?? 0
+        job.metrics.memoryPeakBytes = record.memoryPeakBytes ?? 0
         if job.metrics.sampleCount == 0 { job.metrics.rssBytesAvg = job.metrics.rssBytesMax }
         jobs[id - 1] = job
         version += 1
@@ -741,6 +759,8 @@ actor JobSupervisor {
         var journalError: String?
         var lastSnapshot: SnapshotInfo?
         var lastSnapshotError: String?
+        /// `cgroup` (a cgroup v2 group per job) or `proc`.
+        var containment: String
     }
 
     func health() -> Health {
@@ -751,7 +771,8 @@ actor JobSupervisor {
             jobs: jobs.count,
             journalError: journal.lastError,
             lastSnapshot: lastSnapshot,
-            lastSnapshotError: lastSnapshotError
+            lastSnapshotError: lastSnapshotError,
+            containment: launcher.cgroups == nil ? "proc" : "cgroup"
         )
     }
 
