@@ -105,6 +105,15 @@ final class Journal: Service, Sendable {
         }
     }
 
+    /// Returns once every line appended so far is synced (or throws the sync's error; the
+    /// lines stay buffered for the next attempt).
+    func synced() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            state.withLock { $0.waiters.append(continuation) }
+            wakeups.signal()
+        }
+    }
+
     /// Appends one line without waiting for it to be synced; lines keep the order of the
     /// calls. It is written and synced with the next durable append, or within
     /// ``lazyFlushInterval``.

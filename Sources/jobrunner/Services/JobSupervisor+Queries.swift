@@ -1,0 +1,114 @@
+import Foundation
+import JobModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the API, the stats and the snapshots read of the supervisor.
+extension JobSupervisor {
+    func job(_ id: Int) -> Job? {
+        id >= 1 && id <= jobs.count ? jobs[id - 1] : nil
+    }
+
+    struct ListQuery: Sendable {
+        var statuses: Set<JobStatus> = []
+        var names: [String] = []
+        var since: Date?
+        var until: Date?
+        var afterID = 0
+        var limit = 100
+    }
+
+    /// Jobs in id order after `afterID` that match; the next cursor id when more remain.
+    func list(_ query: ListQuery) -> (jobs: [Job], next: Int?) {
+        var out: [Job] = []
+        var index = max(0, query.afterID)
+        let since = query.since.map(Timestamp.micros)
+        let until = query.until.map(Timestamp.micros)
+        // Filters read the columns; only the jobs of the page are rebuilt.
+        while index < jobs.count {
+            let current = index
+            index += 1
+            if !query.statuses.isEmpty, !query.statuses.contains(jobs.status(at: current)) { continue }
+            if !query.names.isEmpty {
+                let name = jobs.name(at: current)
+                if !query.names.contains(where: { fnmatch($0, name, 0) == 0 }) { continue }
+            }
+            if since != nil || until != nil {
+                let started = jobs.startedAtMicros(at: current)
+                if let since, (started ?? .min) < since { continue }
+                if let until, (started ?? .max) >= until { continue }
+            }
+            out.append(jobs[current])
+            if out.count == query.limit { return (out, index < jobs.count ? current + 1 : nil) }
+        }
+        return (out, nil)
+    }
+
+    // MARK: - Snapshots and stats
+
+    /// A consistent cut: the journal moves to a new segment and the table holds every
+    /// record written before it.
+    /// `nil` when nothing changed since the last snapshot written and `force` is false.
+    func snapshotCut(force: Bool) throws -> (table: JobTable, segment: Int, ended: [Int], version: Int)? {
+        if !force, version == snapshottedVersion, lastSnapshotError == nil { return nil }
+        let segment = try journal.rotate()
+        defer { endedSinceCut.removeAll() }
+        return (jobs.compact(), segment, endedSinceCut, version)
+    }
+
+    func snapshotWritten(_ info: SnapshotInfo?, error: String?, version cutVersion: Int? = nil) {
+        if let info {
+            lastSnapshot = info
+            if let cutVersion { snapshottedVersion = cutVersion }
+        }
+        lastSnapshotError = error
+    }
+
+    /// The pattern suite over the live store, cached until the store changes.
+    func stats(options: AnalysisOptions, patterns: [String], key: String) -> AnalysisReport {
+        let cacheKey = "\(version)|\(key)"
+        if let cached = statsCache, cached.key == cacheKey { return cached.report }
+        let report = Analysis.run(jobs.compact(), options: options, patterns: patterns)
+        statsCache = (cacheKey, report)
+        return report
+    }
+
+    struct Health: Sendable {
+        var running: Int
+        var pending: Int
+        var jobs: Int
+        var journalError: String?
+        var lastSnapshot: SnapshotInfo?
+        var lastSnapshotError: String?
+        /// `cgroup` (a cgroup v2 group per job) or `proc`.
+        var containment: String
+    }
+
+    func health() -> Health {
+        Health(
+            running: running.count,
+            // From the queues, not a scan of the whole history: health is polled often.
+            pending: (pending[pendingHead...] + delayed).lazy.filter { self.jobs[$0 - 1].status == .pending }.count,
+            jobs: jobs.count,
+            journalError: journal.lastError,
+            lastSnapshot: lastSnapshot,
+            lastSnapshotError: lastSnapshotError,
+            containment: launcher.cgroups == nil ? "proc" : "cgroup"
+        )
+    }
+
+    /// Removes the run and spec files of jobs that ended before a snapshot cut, once the
+    /// snapshot holds them; after a failed snapshot they wait for the next one.
+    func removeFilesOfEndedJobs(_ ids: [Int], snapshotWritten: Bool) {
+        guard snapshotWritten else {
+            endedSinceCut = ids + endedSinceCut
+            return
+        }
+        for id in ids where running[id] == nil && specs[id] == nil {
+            files.removeRunFile(id)
+            files.removeSpec(id)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import ProcessMonitor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a job needs to run that is not part of its record. Kept in `STATE/specs/ID.json`
+/// (mode 0600) because `env` may hold secrets: never in the journal, snapshots, logs or
+/// API answers.
+struct JobSpec: Codable, Sendable, Equatable {
+    var env: [String: String]
+    var timeoutSeconds: Double?
+    var maxRssBytes: Int?
+    var retries: Int
+    /// Monotonic-independent earliest start (Unix seconds), for retries.
+    var notBefore: Double?
+}
+
+/// The files of a job beside its record: its spec file and the run file its shim keeps
+/// (`RUN/ID`: pid, then the exit record). The supervisor decides; this reads and writes.
+struct JobFiles: Sendable {
+    let state: String
+    /// `configuration.effectiveRunDirectory`.
+    let runDirectory: String
+    /// The spec of a job whose request set nothing: what a missing spec file means.
+    let defaultSpec: JobSpec
+
+    // MARK: Specs
+
+    func specPath(_ id: Int) -> String { "\(state)/specs/\(id).json" }
+
+    /// Writes the spec file unless the spec is the default one (most jobs): a file
+    /// creation per job is a measurable part of launching it.
+    func writeSpecIfNeeded(_ id: Int, _ spec: JobSpec) throws {
+        guard spec != defaultSpec else { return }
+        let data = try JSONEncoder().encode(spec)
+        let path = specPath(id)
+        let fd = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Journal.Failure(message: "\(path): \(String(cString: strerror(errno)))") }
+        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == data.count, rename(path + ".tmp", path) == 0 else {
+            throw Journal.Failure(message: "\(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The job's spec: the default one without a file, `nil` when the file is damaged.
+    func readSpec(_ id: Int) -> JobSpec? {
+        guard let data = FileManager.default.contents(atPath: specPath(id)) else { return defaultSpec }
+        return try? JSONDecoder().decode(JobSpec.self, from: data)
+    }
+
+    func removeSpec(_ id: Int) { unlink(specPath(id)) }
+
+    // MARK: Run files
+
+    /// The run file of job `id`: in the run directory, or (written by a shim of a version
+    /// before `runDirectory`) in `STATE/run`.
+    func readRunFile(_ id: Int) -> RunFile.Read {
+        let read = RunFile.read(directory: runDirectory, id: id)
+        if case .absent = read { return RunFile.read(directory: state + "/run", id: id) }
+        return read
+    }
+
+    func runPath(_ id: Int) -> String {
+        let path = RunFile.path(directory: runDirectory, id: id)
+        let legacy = RunFile.path(directory: state + "/run", id: id)
+        return access(path, F_OK) != 0 && access(legacy, F_OK) == 0 ? legacy : path
+    }
+
+    func removeRunFile(_ id: Int) {
+        unlink(RunFile.path(directory: runDirectory, id: id))
+        unlink(RunFile.path(directory: state + "/run", id: id))  // an older shim's
+    }
+
+    /// The job's pid from its run file, when that process is alive with the same start time.
+    func alivePid(_ id: Int) -> Int32? {
+        guard let run = readRunFile(id).file else { return nil }
+        var file = ProcFile()
+        guard file.read("/proc/\(run.pid)/stat"), let stat = ProcStat.parse(file.bytes),
+            stat.startTime == run.startTime, stat.state != UInt8(ascii: "Z")
+        else { return nil }
+        return run.pid
+    }
+}
