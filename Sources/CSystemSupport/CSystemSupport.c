@@ -57,6 +57,25 @@ pid_t csys_wait_any(int *status, struct rusage *usage) {
     return wait4(-1, status, 0, usage);
 }
 
+static void csys_no_op(int sig) { (void)sig; }
+
+int csys_install_interrupt_handler(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = csys_no_op;  // no SA_RESTART: a blocked wait4 returns EINTR
+    sigemptyset(&action.sa_mask);
+    return sigaction(SIGUSR2, &action, NULL);
+}
+
+int csys_accept_interrupts(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int csys_interrupt_thread(pthread_t thread) { return pthread_kill(thread, SIGUSR2); }
+
 int csys_wifexited(int status) { return WIFEXITED(status); }
 int csys_wexitstatus(int status) { return WEXITSTATUS(status); }
 int csys_wifsignaled(int status) { return WIFSIGNALED(status); }

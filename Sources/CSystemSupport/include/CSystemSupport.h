@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <pthread.h>
 
 // Small wrappers for C APIs Swift cannot import directly (macros, variadics, _GNU_SOURCE
 // flags, headers outside Glibc's module map).
@@ -20,6 +21,12 @@ int csys_spawn_detached(pid_t *pid, const char *path, char *const argv[], char *
 /// Blocks until any child exits; returns its pid (or -1 with errno) and sets its wait
 /// status and resource usage.
 pid_t csys_wait_any(int *status, struct rusage *usage);
+/// A no-op SIGUSR2 handler without SA_RESTART, so that SIGUSR2 interrupts a blocking call.
+int csys_install_interrupt_handler(void);
+/// Unblocks SIGUSR2 in the calling thread (threads started from dispatch's block it).
+int csys_accept_interrupts(void);
+/// SIGUSR2 to `thread` (see csys_install_interrupt_handler).
+int csys_interrupt_thread(pthread_t thread);
 
 int csys_wifexited(int status);
 int csys_wexitstatus(int status);

@@ -8,6 +8,10 @@ import Glibc
 
 /// The one reaper of this process's children: a thread blocked in `wait4(-1)` that
 /// reports each exited child. Nothing else in the service may wait for children.
+///
+/// A dedicated thread because `wait4` blocks and wakes the moment a child exits: on the
+/// cooperative pool it would hold one of its threads, and polling would add latency to
+/// every job's end. ``stop()`` ends it (SIGUSR2 interrupts the wait).
 final class Reaper: Sendable {
     struct Exit: Sendable {
         var pid: pid_t
@@ -18,7 +22,13 @@ final class Reaper: Sendable {
     private let continuation: AsyncStream<Exit>.Continuation
     /// Counts children started; the thread sleeps on it when there is none to wait for.
     private let spawned = DispatchSemaphore(value: 0)
-    private let started = Mutex(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private struct ThreadState {
+        var started = false
+        var stopping = false
+        var thread: pthread_t?
+    }
+    private let state = Mutex(ThreadState())
 
     init() {
         (exits, continuation) = AsyncStream.makeStream(of: Exit.self)
@@ -26,17 +36,18 @@ final class Reaper: Sendable {
 
     /// Starts the thread (once).
     func start() {
-        let first = started.withLock { s in
-            defer { s = true }
-            return !s
+        let first = state.withLock { s in
+            defer { s.started = true }
+            return !s.started
         }
         guard first else { return }
-        let continuation = self.continuation
-        let spawned = self.spawned
-        let thread = Thread {
+        csys_install_interrupt_handler()
+        let thread = Thread { [self] in
+            csys_accept_interrupts()
+            state.withLock { $0.thread = pthread_self() }
             var status: Int32 = 0
             var usage = rusage()
-            while true {
+            while !state.withLock({ $0.stopping }) {
                 let pid = csys_wait_any(&status, &usage)
                 if pid > 0 {
                     continuation.yield(Exit(pid: pid, status: status))
@@ -46,6 +57,8 @@ final class Reaper: Sendable {
                     usleep(10_000)
                 }
             }
+            continuation.finish()
+            finished.signal()
         }
         thread.name = "jobrunner-reaper"
         thread.start()
@@ -54,5 +67,21 @@ final class Reaper: Sendable {
     /// Tells the thread a child was started.
     func childStarted() {
         spawned.signal()
+    }
+
+    /// Ends the thread (at shutdown; the children live on). Returns once it has ended, or
+    /// after a second.
+    func stop() {
+        let started = state.withLock { s in
+            s.stopping = true
+            return s.started
+        }
+        guard started else { return }
+        spawned.signal()
+        for _ in 0..<100 {
+            // Again until it is seen: a signal that comes just before the wait is missed.
+            if let thread = state.withLock({ $0.thread }) { csys_interrupt_thread(thread) }
+            if finished.wait(timeout: .now() + .milliseconds(10)) == .success { return }
+        }
     }
 }

@@ -9,7 +9,8 @@ import Glibc
 extension JobSupervisor {
     /// Loads the history (newest valid snapshot + journal) and settles the jobs the
     /// history says are pending or running.
-    func recover(snapshot: JobTable?, journaled: [Job]) -> (pending: Int, finished: Int, adopted: Int, lost: Int) {
+    func recover(snapshot: JobTable?, journaled: [Job]) async -> (pending: Int, finished: Int, adopted: Int, lost: Int)
+    {
         func placeholder(_ id: Int) -> Job {
             Job(
                 id: id,
@@ -55,7 +56,7 @@ extension JobSupervisor {
                     if case .absent = files.readRunFile($0 + 1) { true } else { false }
                 })
             {
-                usleep(20_000)
+                try? await Task.sleep(for: .milliseconds(20))
             }
             for index in pendingWithRunFile {
                 let id = index + 1

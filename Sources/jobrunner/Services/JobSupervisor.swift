@@ -51,8 +51,18 @@ actor JobSupervisor {
     private var shims: [pid_t: Int] = [:]
     /// Shims that exited before their spawn call returned to us.
     private var unclaimedExits: Set<pid_t> = []
-    /// Spawning blocks until the shim has exec'd (vfork): it runs here, not on the actor.
-    private let spawnQueue = DispatchQueue(label: "jobrunner.spawn", attributes: .concurrent)
+    /// Jobs to spawn, in order: ``SupervisorService`` spawns each off the actor (a spawn
+    /// blocks until the shim has exec'd) and reports back through ``spawned(_:_:)``.
+    let spawnRequests: AsyncStream<SpawnRequest>
+    private let spawnContinuation: AsyncStream<SpawnRequest>.Continuation
+
+    struct SpawnRequest: Sendable {
+        var id: Int
+        var command: [String]
+        var cwd: String?
+        var environment: [String: String]
+        var memoryMax: Int?
+    }
     /// The change counter: moves with every change of the history (stats cache, snapshots).
     var version = 0
     var statsCache: (key: String, report: AnalysisReport)?
@@ -61,13 +71,13 @@ actor JobSupervisor {
     /// The history version the last written snapshot holds.
     var snapshottedVersion = -1
     /// Jobs whose creation was refused because the journal failed (see ``create(_:)``).
-    private var refused: Set<Int> = []
+    var refused: Set<Int> = []
     /// Jobs whose shim exited while their run file could not be read (no descriptor or
     /// memory left): read again with backoff until it can be, never taken for `lost`.
-    private var unreadExits: [Int: (attempts: Int, nextAt: Double)] = [:]
+    var unreadExits: [Int: (attempts: Int, nextAt: Double)] = [:]
     /// No launch before this monotonic time: spawning failed for want of a resource
     /// (descriptors, processes, memory) and the job went back to the queue.
-    private var launchesPausedUntil = 0.0
+    var launchesPausedUntil = 0.0
 
     init(
         configuration: JobRunnerConfiguration,
@@ -81,6 +91,7 @@ actor JobSupervisor {
         self.journal = journal
         self.reaper = reaper
         self.logger = logger
+        (spawnRequests, spawnContinuation) = AsyncStream.makeStream(of: SpawnRequest.self)
         self.files = JobFiles(
             state: configuration.stateDirectory,
             runDirectory: configuration.effectiveRunDirectory,
@@ -191,72 +202,6 @@ actor JobSupervisor {
         journal.enqueue(Data(JobJSON.encode(job)), afterSync: { unlink(spec) })
     }
 
-    // MARK: - Requests
-
-    /// Creates a job; answers once its record is durable. Launches it when a slot is free.
-    func create(_ request: JobRequest) async throws -> Job {
-        if let error = journal.lastError {
-            throw APIError.unavailable("the journal cannot be written (\(error)); no job is accepted until it can")
-        }
-        if let shortage = DescriptorBudget.shared.shortage {
-            throw APIError.unavailable("\(shortage); no job is accepted until descriptors are free again")
-        }
-        let id = jobs.count + 1
-        let job = Job(
-            id: id,
-            instance: configuration.instance,
-            name: request.name,
-            command: request.command,
-            cwd: request.cwd,
-            labels: request.labels,
-            status: .pending
-        )
-        var environment = configuration.baseEnvironment
-        environment.merge(request.env) { $1 }
-        let spec = JobSpec(
-            env: environment,
-            timeoutSeconds: request.timeoutSeconds,
-            maxRssBytes: request.maxRssBytes,
-            retries: request.retries ?? configuration.defaultRetries
-        )
-        do {
-            try files.writeSpecIfNeeded(id, spec)
-        } catch {
-            throw APIError.unavailable("cannot write the job's spec file: \(error)")
-        }
-        jobs.append(job)
-        specs[id] = spec
-        version += 1
-        do {
-            try await journal.append(Data(JobJSON.encode(job)), durable: true)
-        } catch {
-            // Refused (503): not recorded, so not kept. Refused jobs at the end of the
-            // history are dropped; one followed by a recorded job (rare: the disk filled and
-            // emptied during one request) stays as `lost` in memory, and a restart shows
-            // it the same way (no record of it survived).
-            jobs[id - 1].status = .lost
-            jobs[id - 1].reason = "lost: its record could not be written (\(error)); the request was refused"
-            specs[id] = nil
-            files.removeSpec(id)
-            refused.insert(id)
-            while let last = jobs.last, refused.contains(last.id), jobs.removeLastIfRecent() { refused.remove(last.id) }
-            version += 1
-            throw APIError.unavailable("the job could not be recorded: \(error)")
-        }
-        pending.append(id)
-        launchPending()
-        return jobs[id - 1]
-    }
-
-    /// Cancels a pending job at once (answered once the record is durable), or stops a
-    /// running one (it ends `cancelled`).
-    func cancel(_ id: Int) async throws -> Job {
-        guard id >= 1, id <= jobs.count else { throw APIError.notFound("job \(id) not found") }
-        if let refusal = handle(id, .cancelRequested) { throw APIError.conflict(refusal.description) }
-        if jobs.status(at: id - 1).isFinal { try await journal.synced() }
-        return jobs[id - 1]
-    }
-
     // MARK: - Launching
 
     private var hasFreeSlot: Bool {
@@ -287,25 +232,24 @@ actor JobSupervisor {
         let now = monotonicSeconds()
         running[id] = Running(launchedAt: now, deadline: spec.timeoutSeconds.map { now + $0 })
         ServiceMetrics.jobsStarted.increment()
-        let launcher = self.launcher
-        let reaper = self.reaper
-        spawnQueue.async {
-            let result = Result { () throws(ShimLauncher.SpawnError) in
-                try launcher.launch(
-                    id: id,
-                    command: job.command,
-                    cwd: job.cwd,
-                    environment: spec.env,
-                    memoryMax: spec.maxRssBytes
-                )
-            }
-            if case .success = result { reaper.childStarted() }
-            Task { await self.spawned(id, result) }
-        }
+        spawnContinuation.yield(
+            SpawnRequest(
+                id: id,
+                command: job.command,
+                cwd: job.cwd,
+                environment: spec.env,
+                memoryMax: spec.maxRssBytes
+            )
+        )
+    }
+
+    /// No more spawns (graceful shutdown): the requests already made are still spawned.
+    func stopSpawning() {
+        spawnContinuation.finish()
     }
 
     /// The spawn of job `id`'s shim returned.
-    private func spawned(_ id: Int, _ result: Result<pid_t, ShimLauncher.SpawnError>) {
+    func spawned(_ id: Int, _ result: Result<pid_t, ShimLauncher.SpawnError>) {
         switch result {
         case .success(let shim):
             let state = lifecycleState(id)
@@ -368,7 +312,7 @@ actor JobSupervisor {
 
     /// Finishes job `id` from its run file after its shim exited; a file that cannot be
     /// read now is read again later (see ``unreadExits``).
-    private func settleExit(_ id: Int) {
+    func settleExit(_ id: Int) {
         switch files.readRunFile(id) {
         case .unreadable(let error):
             let attempts = (unreadExits[id]?.attempts ?? 0) + 1
@@ -390,71 +334,5 @@ actor JobSupervisor {
             handle(id, .lost("lost: its shim exited without an exit record"))
         }
         launchPending()
-    }
-
-    // MARK: - Timers and monitoring
-
-    /// Timeouts, kill escalation, due retries, adopted jobs that ended, pending launches.
-    func tick() {
-        let now = monotonicSeconds()
-        for (id, r) in running {
-            if r.kill == nil, let deadline = r.deadline, now >= deadline {
-                handle(id, .timeoutDue)
-            } else if let killAt = r.killAt, now >= killAt {
-                if let pid = r.jobPid ?? readPid(id) { kill(-pid, SIGKILL) }
-                running[id]?.killAt = now + 1
-            }
-            if r.adopted, let record = files.readRunFile(id).file?.exit {
-                handle(id, .exited(record))
-            }
-        }
-        for (id, retry) in unreadExits where now >= retry.nextAt { settleExit(id) }
-        if !delayed.isEmpty {
-            let wall = Date().timeIntervalSince1970
-            var waiting: [Int] = []
-            for id in delayed {
-                if (specs[id]?.notBefore ?? 0) <= wall { handle(id, .retryDue) } else { waiting.append(id) }
-            }
-            delayed = waiting
-        }
-        launchPending()
-    }
-
-    struct MonitorTarget: Sendable {
-        var id: Int
-        /// The shim (its descendants are the job), or the job's pid (its session) when
-        /// the shim of an adopted job was not found.
-        var root: Int32
-        var scope: TreeMonitor.Scope
-        var launchedAt: Double
-    }
-
-    /// Running jobs whose process is known, for the monitor.
-    func monitorTargets() -> [MonitorTarget] {
-        var targets: [MonitorTarget] = []
-        targets.reserveCapacity(running.count)
-        for (id, r) in running {
-            if r.jobPid == nil { _ = readPid(id) }  // the record shows the job's pid once known
-            if let shim = r.shimPid {
-                targets.append(MonitorTarget(id: id, root: shim, scope: .descendants, launchedAt: r.launchedAt))
-            } else if r.adopted, let pid = r.jobPid ?? readPid(id) {
-                // (A job being launched waits for its shim's pid: one root for its life.)
-                targets.append(MonitorTarget(id: id, root: pid, scope: .session, launchedAt: r.launchedAt))
-            }
-        }
-        return targets
-    }
-
-    struct Sample: Sendable {
-        var id: Int
-        var metrics: JobMetrics
-        var rssNow: Int64
-    }
-
-    /// Live metrics from the monitor; the machine stops a job past its memory limit.
-    func apply(_ samples: [Sample]) {
-        for sample in samples where running[sample.id] != nil {
-            handle(sample.id, .sampled(sample.metrics, rssNow: sample.rssNow, limit: specs[sample.id]?.maxRssBytes))
-        }
     }
 }

@@ -1,11 +1,13 @@
 import AsyncAlgorithms
+import Foundation
 import JobModel
 import Logging
 import ProcessMonitor
 import ServiceLifecycle
 
-/// Runs the supervisor's loops: exits from the reaper, the /proc monitor, and the timer
-/// for timeouts, kill escalation and retries.
+/// Runs the supervisor's loops: spawns, exits from the reaper, the /proc monitor, and the
+/// timer for timeouts, kill escalation and retries. All stop on graceful shutdown (spawns
+/// already asked for are made first: those jobs are recorded as running).
 struct SupervisorService: Service {
     let supervisor: JobSupervisor
     let reaper: Reaper
@@ -22,7 +24,40 @@ struct SupervisorService: Service {
             leakMinR2: configuration.leakMinR2
         )
         let interval = configuration.sampleIntervalSeconds
+        let launcher = supervisor.launcher
         await withDiscardingTaskGroup { group in
+            group.addTask {
+                // A spawn blocks until the shim has exec'd (vfork): on a dispatch queue, not
+                // on the cooperative pool; each spawn is a child task of this one.
+                let queue = DispatchQueue(label: "jobrunner.spawn", attributes: .concurrent)
+                await withDiscardingTaskGroup { spawns in
+                    for await request in supervisor.spawnRequests {
+                        spawns.addTask {
+                            let result = await withCheckedContinuation { continuation in
+                                queue.async {
+                                    continuation.resume(
+                                        returning: Result { () throws(ShimLauncher.SpawnError) in
+                                            try launcher.launch(
+                                                id: request.id,
+                                                command: request.command,
+                                                cwd: request.cwd,
+                                                environment: request.environment,
+                                                memoryMax: request.memoryMax
+                                            )
+                                        }
+                                    )
+                                }
+                            }
+                            if case .success = result { reaper.childStarted() }
+                            await supervisor.spawned(request.id, result)
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try? await gracefulShutdown()
+                await supervisor.stopSpawning()
+            }
             group.addTask {
                 for await exit in exits.cancelOnGracefulShutdown() {
                     await supervisor.shimExited(exit.pid)
@@ -57,5 +92,6 @@ struct SupervisorService: Service {
                 }
             }
         }
+        reaper.stop()
     }
 }

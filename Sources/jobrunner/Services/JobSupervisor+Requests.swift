@@ -1,0 +1,76 @@
+import Foundation
+import JobModel
+import ProcessMonitor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Creating and cancelling jobs (the API's writes).
+extension JobSupervisor {
+    // MARK: - Requests
+
+    /// Creates a job; answers once its record is durable. Launches it when a slot is free.
+    func create(_ request: JobRequest) async throws -> Job {
+        if let error = journal.lastError {
+            throw APIError.unavailable("the journal cannot be written (\(error)); no job is accepted until it can")
+        }
+        if let shortage = DescriptorBudget.shared.shortage {
+            throw APIError.unavailable("\(shortage); no job is accepted until descriptors are free again")
+        }
+        let id = jobs.count + 1
+        let job = Job(
+            id: id,
+            instance: configuration.instance,
+            name: request.name,
+            command: request.command,
+            cwd: request.cwd,
+            labels: request.labels,
+            status: .pending
+        )
+        var environment = configuration.baseEnvironment
+        environment.merge(request.env) { $1 }
+        let spec = JobSpec(
+            env: environment,
+            timeoutSeconds: request.timeoutSeconds,
+            maxRssBytes: request.maxRssBytes,
+            retries: request.retries ?? configuration.defaultRetries
+        )
+        do {
+            try files.writeSpecIfNeeded(id, spec)
+        } catch {
+            throw APIError.unavailable("cannot write the job's spec file: \(error)")
+        }
+        jobs.append(job)
+        specs[id] = spec
+        version += 1
+        do {
+            try await journal.append(Data(JobJSON.encode(job)), durable: true)
+        } catch {
+            // Refused (503): not recorded, so not kept. Refused jobs at the end of the
+            // history are dropped; one followed by a recorded job (rare: the disk filled and
+            // emptied during one request) stays as `lost` in memory, and a restart shows
+            // it the same way (no record of it survived).
+            jobs[id - 1].status = .lost
+            jobs[id - 1].reason = "lost: its record could not be written (\(error)); the request was refused"
+            specs[id] = nil
+            files.removeSpec(id)
+            refused.insert(id)
+            while let last = jobs.last, refused.contains(last.id), jobs.removeLastIfRecent() { refused.remove(last.id) }
+            version += 1
+            throw APIError.unavailable("the job could not be recorded: \(error)")
+        }
+        pending.append(id)
+        launchPending()
+        return jobs[id - 1]
+    }
+
+    /// Cancels a pending job at once (answered once the record is durable), or stops a
+    /// running one (it ends `cancelled`).
+    func cancel(_ id: Int) async throws -> Job {
+        guard id >= 1, id <= jobs.count else { throw APIError.notFound("job \(id) not found") }
+        if let refusal = handle(id, .cancelRequested) { throw APIError.conflict(refusal.description) }
+        if jobs.status(at: id - 1).isFinal { try await journal.synced() }
+        return jobs[id - 1]
+    }
+}
