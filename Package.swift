@@ -41,6 +41,8 @@ let package = Package(
             providers: [.apt(["libzstd-dev"])]
         ),
         .target(name: "CSystemSupport"),
+        // Files of the repository compiled into the binaries (C23 #embed).
+        .target(name: "CEmbedded"),
         .target(
             name: "JobModel",
             dependencies: [
@@ -64,6 +66,7 @@ let package = Package(
         .executableTarget(
             name: "jobrunner",
             dependencies: [
+                "CEmbedded",
                 "CSystemSupport",
                 "JobModel",
                 "ProcessMonitor",
@@ -114,5 +117,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-    ]
+    ],
+    // C23 (GNU dialect): #embed (CEmbedded).
+    cLanguageStandard: .gnu2x
 )

@@ -148,10 +148,10 @@ func buildApplication(
         )
     )
     router.add(middleware: MetricsMiddleware())
-    let recorder = RouteRecorder(router: router)
-    JobsController(supervisor: supervisor, configuration: configuration).addRoutes(to: recorder)
-    SystemController(supervisor: supervisor, configuration: configuration).addRoutes(to: recorder)
-    routes?(recorder.routes)
+    JobsController(supervisor: supervisor, configuration: configuration).addRoutes(to: router)
+    SystemController(supervisor: supervisor, configuration: configuration).addRoutes(to: router)
+    try router.validate()
+    routes?(router.routes.map { "\($0.method) \($0.path)" })
 
     let addressFile = "\(state)/jobrunner.addr"
     let connections = ConnectionRegistry()
@@ -237,27 +237,6 @@ func configurationDigest(_ configuration: JobRunnerConfiguration) -> String {
         hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
     }
     return "fnv1a64:" + String(hash, radix: 16)
-}
-
-/// Records the routes the controllers register (for `jobrunner serve --list-routes` and the
-/// test that keeps `openapi.yaml` in step with the router).
-final class RouteRecorder {
-    let router: Router<AppRequestContext>
-    private(set) var routes: [String] = []
-
-    init(router: Router<AppRequestContext>) { self.router = router }
-
-    typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
-
-    func get(_ path: RouterPath, use handler: @escaping Handler) {
-        routes.append("GET \(path)")
-        router.get(path, use: handler)
-    }
-
-    func post(_ path: RouterPath, use handler: @escaping Handler) {
-        routes.append("POST \(path)")
-        router.post(path, use: handler)
-    }
 }
 
 /// Access control, errors and audit, for every call:

@@ -7,7 +7,7 @@ struct JobsController: Sendable {
     let supervisor: JobSupervisor
     let configuration: JobRunnerConfiguration
 
-    func addRoutes(to router: RouteRecorder) {
+    func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/v1/jobs", use: create)
         router.get("/v1/jobs", use: list)
         router.get("/v1/jobs/{id}", use: get)

@@ -8,7 +8,7 @@ struct SystemController: Sendable {
     let supervisor: JobSupervisor
     let configuration: JobRunnerConfiguration
 
-    func addRoutes(to router: RouteRecorder) {
+    func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/v1/health", use: health)
         router.get("/healthCheck", use: health)
         router.get("/v1/version", use: version)
