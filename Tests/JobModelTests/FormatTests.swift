@@ -26,6 +26,23 @@ struct FormatTests {
         #expect(parsed == jobs)
     }
 
+    /// The one list of metrics names every stored property of JobMetrics, in order: a
+    /// metric added to the record without its `MetricColumn` case fails here.
+    @Test func metricColumnsListEveryMetric() {
+        let properties = Mirror(reflecting: JobMetrics()).children.compactMap(\.label)
+        #expect(MetricColumn.allCases.map(\.rawValue) == properties)
+        // Each column reads and writes its own property (a wrong key path shows as a mismatch).
+        let job = TestJobs.full(977)
+        var table = JobTable()
+        table.append(job)
+        #expect(table[0].metrics == job.metrics)
+        let json = try? JSONSerialization.jsonObject(with: Data(JobJSON.encode(job))) as? [String: Any]
+        let metrics = json?["metrics"] as? [String: Any]
+        #expect(metrics?.count == MetricColumn.allCases.count)
+        #expect((metrics?["memoryPeakBytes"] as? Int) == job.metrics.memoryPeakBytes)
+        #expect((metrics?["stalledSeconds"] as? Double) == job.metrics.stalledSeconds)
+    }
+
     @Test func csvHeaderIsTheFieldNamesWithMetricsFlattened() {
         #expect(JobCSV.columns.first == "id")
         #expect(JobCSV.columns.contains("cpuPercentMax"))

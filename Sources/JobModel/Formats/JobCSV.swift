@@ -7,7 +7,7 @@ public enum JobCSV {
     /// The columns, in order.
     public static let columns: [String] =
         Job.CodingKeys.allCases.filter { $0 != .metrics }.map(\.rawValue)
-        + JobMetrics.CodingKeys.allCases.map(\.rawValue)
+        + MetricColumn.allCases.map(\.rawValue)
 
     /// The header line, with CRLF.
     public static var header: String { columns.joined(separator: ",") + "\r\n" }
@@ -46,26 +46,7 @@ public enum JobCSV {
         cells.append(String(job.attempt))
         cells.append(opt(job.parentId))
         cells.append(opt(job.retriedBy))
-        let m = job.metrics
-        cells.append(String(m.sampleCount))
-        cells.append("\(m.cpuPercentAvg)")
-        cells.append("\(m.cpuPercentMax)")
-        cells.append("\(m.cpuSeconds)")
-        cells.append(String(m.rssBytesAvg))
-        cells.append(String(m.rssBytesMax))
-        cells.append("\(m.rssTrendBytesPerSecond)")
-        cells.append(m.memoryLeakSuspected ? "true" : "false")
-        cells.append("\(m.ioOpsPerSecondAvg)")
-        cells.append("\(m.ioOpsPerSecondPeak)")
-        cells.append(String(m.ioReadBytes))
-        cells.append(String(m.ioWriteBytes))
-        cells.append("\(m.netConnectionsPerSecondAvg)")
-        cells.append("\(m.netConnectionsPerSecondPeak)")
-        cells.append(String(m.netConnectionsTotal))
-        cells.append("\(m.stalledSeconds)")
-        cells.append(String(m.processCountMax))
-        cells.append(String(m.leftoverProcesses))
-        cells.append(String(m.memoryPeakBytes))
+        for column in MetricColumn.allCases { cells.append(job.metrics.csvCell(column)) }
         return cells.map(escape).joined(separator: ",") + "\r\n"
     }
 
@@ -217,35 +198,19 @@ public enum JobCSV {
             }
             labels = decoded
         }
-        var leak = false
-        if let text = cell("memoryLeakSuspected") {
-            switch text {
-            case "true", "1": leak = true
-            case "false", "0": leak = false
-            default: throw bad("memoryLeakSuspected", text, "true or false")
+        var metrics = JobMetrics()
+        for column in MetricColumn.allCases {
+            switch column.storage {
+            case .integer(let k, _, _): metrics[keyPath: k] = try int(column.rawValue) ?? 0
+            case .real(let k, _, _): metrics[keyPath: k] = try double(column.rawValue) ?? 0
+            case .flag(let k, _, _):
+                switch cell(column.rawValue) {
+                case nil, "false", "0": metrics[keyPath: k] = false
+                case "true", "1": metrics[keyPath: k] = true
+                case let text?: throw bad(column.rawValue, text, "true or false")
+                }
             }
         }
-        let metrics = JobMetrics(
-            sampleCount: try int("sampleCount") ?? 0,
-            cpuPercentAvg: try double("cpuPercentAvg") ?? 0,
-            cpuPercentMax: try double("cpuPercentMax") ?? 0,
-            cpuSeconds: try double("cpuSeconds") ?? 0,
-            rssBytesAvg: try int("rssBytesAvg") ?? 0,
-            rssBytesMax: try int("rssBytesMax") ?? 0,
-            rssTrendBytesPerSecond: try double("rssTrendBytesPerSecond") ?? 0,
-            memoryLeakSuspected: leak,
-            ioOpsPerSecondAvg: try double("ioOpsPerSecondAvg") ?? 0,
-            ioOpsPerSecondPeak: try double("ioOpsPerSecondPeak") ?? 0,
-            ioReadBytes: try int("ioReadBytes") ?? 0,
-            ioWriteBytes: try int("ioWriteBytes") ?? 0,
-            netConnectionsPerSecondAvg: try double("netConnectionsPerSecondAvg") ?? 0,
-            netConnectionsPerSecondPeak: try double("netConnectionsPerSecondPeak") ?? 0,
-            netConnectionsTotal: try int("netConnectionsTotal") ?? 0,
-            stalledSeconds: try double("stalledSeconds") ?? 0,
-            processCountMax: try int("processCountMax") ?? 0,
-            leftoverProcesses: try int("leftoverProcesses") ?? 0,
-            memoryPeakBytes: try int("memoryPeakBytes") ?? 0
-        )
         return Job(
             id: id,
             instance: cell("instance") ?? "",

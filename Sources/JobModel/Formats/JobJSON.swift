@@ -41,45 +41,16 @@ public enum JobJSON {
             w.byte(UInt8(ascii: ":"))
             w.string(job.labels[key]!)
         }
+        w.raw("},\"metrics\":{")
         let m = job.metrics
-        w.raw("},\"metrics\":{\"cpuPercentAvg\":")
-        w.double(m.cpuPercentAvg)
-        w.raw(",\"cpuPercentMax\":")
-        w.double(m.cpuPercentMax)
-        w.raw(",\"cpuSeconds\":")
-        w.double(m.cpuSeconds)
-        w.raw(",\"ioOpsPerSecondAvg\":")
-        w.double(m.ioOpsPerSecondAvg)
-        w.raw(",\"ioOpsPerSecondPeak\":")
-        w.double(m.ioOpsPerSecondPeak)
-        w.raw(",\"ioReadBytes\":")
-        w.int(m.ioReadBytes)
-        w.raw(",\"ioWriteBytes\":")
-        w.int(m.ioWriteBytes)
-        w.raw(",\"leftoverProcesses\":")
-        w.int(m.leftoverProcesses)
-        w.raw(",\"memoryLeakSuspected\":")
-        w.raw(m.memoryLeakSuspected ? "true" : "false")
-        w.raw(",\"memoryPeakBytes\":")
-        w.int(m.memoryPeakBytes)
-        w.raw(",\"netConnectionsPerSecondAvg\":")
-        w.double(m.netConnectionsPerSecondAvg)
-        w.raw(",\"netConnectionsPerSecondPeak\":")
-        w.double(m.netConnectionsPerSecondPeak)
-        w.raw(",\"netConnectionsTotal\":")
-        w.int(m.netConnectionsTotal)
-        w.raw(",\"processCountMax\":")
-        w.int(m.processCountMax)
-        w.raw(",\"rssBytesAvg\":")
-        w.int(m.rssBytesAvg)
-        w.raw(",\"rssBytesMax\":")
-        w.int(m.rssBytesMax)
-        w.raw(",\"rssTrendBytesPerSecond\":")
-        w.double(m.rssTrendBytesPerSecond)
-        w.raw(",\"sampleCount\":")
-        w.int(m.sampleCount)
-        w.raw(",\"stalledSeconds\":")
-        w.double(m.stalledSeconds)
+        for (i, column) in MetricColumn.sortedByName.enumerated() {
+            w.out.append(contentsOf: i == 0 ? Self.metricKeys[i].dropFirst() : Self.metricKeys[i][...])
+            switch column.storage {
+            case .integer(let k, _, _): w.int(m[keyPath: k])
+            case .real(let k, _, _): w.double(m[keyPath: k])
+            case .flag(let k, _, _): w.raw(m[keyPath: k] ? "true" : "false")
+            }
+        }
         w.raw("},\"name\":")
         w.string(job.name)
         w.raw(",\"parentId\":")
@@ -116,6 +87,9 @@ public enum JobJSON {
         w.double(value)
         out = w.out
     }
+
+    /// `,"name":` of each metric, in ``MetricColumn/sortedByName`` order.
+    private static let metricKeys: [[UInt8]] = MetricColumn.sortedByName.map { Array(",\"\($0.rawValue)\":".utf8) }
 
     private struct Writer {
         var out: [UInt8]

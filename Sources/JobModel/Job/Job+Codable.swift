@@ -70,40 +70,30 @@ extension Job: Codable {
     }
 }
 
-extension JobMetrics {
-    /// Metric keys in declaration order: the CSV columns after the job fields.
-    public enum CodingKeys: String, CodingKey, CaseIterable {
-        case sampleCount, cpuPercentAvg, cpuPercentMax, cpuSeconds, rssBytesAvg, rssBytesMax
-        case rssTrendBytesPerSecond, memoryLeakSuspected, ioOpsPerSecondAvg, ioOpsPerSecondPeak
-        case ioReadBytes, ioWriteBytes, netConnectionsPerSecondAvg, netConnectionsPerSecondPeak
-        case netConnectionsTotal, stalledSeconds, processCountMax, leftoverProcesses, memoryPeakBytes
-    }
+extension MetricColumn: CodingKey {}
 
+extension JobMetrics {
     /// Missing keys decode as zero, so older or trimmed records still load.
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func d(_ k: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: k) ?? 0 }
-        func i(_ k: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? 0 }
-        self.init(
-            sampleCount: try i(.sampleCount),
-            cpuPercentAvg: try d(.cpuPercentAvg),
-            cpuPercentMax: try d(.cpuPercentMax),
-            cpuSeconds: try d(.cpuSeconds),
-            rssBytesAvg: try i(.rssBytesAvg),
-            rssBytesMax: try i(.rssBytesMax),
-            rssTrendBytesPerSecond: try d(.rssTrendBytesPerSecond),
-            memoryLeakSuspected: try c.decodeIfPresent(Bool.self, forKey: .memoryLeakSuspected) ?? false,
-            ioOpsPerSecondAvg: try d(.ioOpsPerSecondAvg),
-            ioOpsPerSecondPeak: try d(.ioOpsPerSecondPeak),
-            ioReadBytes: try i(.ioReadBytes),
-            ioWriteBytes: try i(.ioWriteBytes),
-            netConnectionsPerSecondAvg: try d(.netConnectionsPerSecondAvg),
-            netConnectionsPerSecondPeak: try d(.netConnectionsPerSecondPeak),
-            netConnectionsTotal: try i(.netConnectionsTotal),
-            stalledSeconds: try d(.stalledSeconds),
-            processCountMax: try i(.processCountMax),
-            leftoverProcesses: try i(.leftoverProcesses),
-            memoryPeakBytes: try i(.memoryPeakBytes)
-        )
+        let c = try decoder.container(keyedBy: MetricColumn.self)
+        self.init()
+        for column in MetricColumn.allCases {
+            switch column.storage {
+            case .integer(let k, _, _): self[keyPath: k] = try c.decodeIfPresent(Int.self, forKey: column) ?? 0
+            case .real(let k, _, _): self[keyPath: k] = try c.decodeIfPresent(Double.self, forKey: column) ?? 0
+            case .flag(let k, _, _): self[keyPath: k] = try c.decodeIfPresent(Bool.self, forKey: column) ?? false
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: MetricColumn.self)
+        for column in MetricColumn.allCases {
+            switch column.storage {
+            case .integer(let k, _, _): try c.encode(self[keyPath: k], forKey: column)
+            case .real(let k, _, _): try c.encode(self[keyPath: k], forKey: column)
+            case .flag(let k, _, _): try c.encode(self[keyPath: k], forKey: column)
+            }
+        }
     }
 }

@@ -143,32 +143,23 @@ enum BatchCodec {
         batch.parentID = table.parentId[rows].map(nullable)
         batch.retriedBy = table.retriedBy[rows].map(nullable)
 
-        batch.sampleCount = table.sampleCount[rows].map { UInt64(clamping: $0) }
-        batch.cpuPercentAvg = encodeDoubles(table.cpuPercentAvg[rows])
-        batch.cpuPercentMax = encodeDoubles(table.cpuPercentMax[rows])
-        batch.cpuSeconds = encodeDoubles(table.cpuSeconds[rows])
-        batch.rssBytesAvg = table.rssBytesAvg[rows].map { UInt64(clamping: $0) }
-        batch.rssBytesMax = table.rssBytesMax[rows].map { UInt64(clamping: $0) }
-        batch.rssTrendBytesPerSecond = encodeDoubles(table.rssTrendBytesPerSecond[rows])
-        var leaks = [UInt8](repeating: 0, count: (n + 7) / 8)
-        for (i, leak) in table.memoryLeakSuspected[rows].enumerated() where leak {
-            leaks[i >> 3] |= 1 << UInt8(i & 7)
-        }
-        batch.memoryLeakSuspected = Data(leaks)
-        batch.ioOpsPerSecondAvg = encodeDoubles(table.ioOpsPerSecondAvg[rows])
-        batch.ioOpsPerSecondPeak = encodeDoubles(table.ioOpsPerSecondPeak[rows])
-        batch.ioReadBytes = table.ioReadBytes[rows].map { UInt64(clamping: $0) }
-        batch.ioWriteBytes = table.ioWriteBytes[rows].map { UInt64(clamping: $0) }
-        batch.netConnectionsPerSecondAvg = encodeDoubles(table.netConnectionsPerSecondAvg[rows])
-        batch.netConnectionsPerSecondPeak = encodeDoubles(table.netConnectionsPerSecondPeak[rows])
-        batch.netConnectionsTotal = table.netConnectionsTotal[rows].map { UInt64(clamping: $0) }
-        batch.stalledSeconds = encodeDoubles(table.stalledSeconds[rows])
-        batch.processCountMax = table.processCountMax[rows].map { UInt32(clamping: $0) }
-        batch.leftoverProcesses = table.leftoverProcesses[rows].map { UInt32(clamping: $0) }
-        // Written only when some job has a figure: snapshots of hosts without per-job
-        // cgroups stay as they were.
-        if table.memoryPeakBytes[rows].contains(where: { $0 != 0 }) {
-            batch.memoryPeakBytes = table.memoryPeakBytes[rows].map { UInt64(clamping: $0) }
+        for column in MetricColumn.allCases {
+            switch column.storage {
+            case .integer(_, let t, let field):
+                let values = table[keyPath: t][rows]
+                // Some columns are written only when a job of the batch has a figure.
+                if column.snapshotPresence == .onlyWhenNonZero, !values.contains(where: { $0 != 0 }) { continue }
+                switch field {
+                case .uint64(let f): batch[keyPath: f] = values.map { UInt64(clamping: $0) }
+                case .uint32(let f): batch[keyPath: f] = values.map { UInt32(clamping: $0) }
+                }
+            case .real(_, let t, let f):
+                batch[keyPath: f] = encodeDoubles(table[keyPath: t][rows])
+            case .flag(_, let t, let f):
+                var bits = [UInt8](repeating: 0, count: (n + 7) / 8)
+                for (i, on) in table[keyPath: t][rows].enumerated() where on { bits[i >> 3] |= 1 << UInt8(i & 7) }
+                batch[keyPath: f] = Data(bits)
+            }
         }
 
         batch.strings = strings
@@ -222,18 +213,11 @@ enum BatchCodec {
             (batch.status.count, "status"), (batch.pid.count, "pid"), (batch.startedAtDelta.count, "startedAt"),
             (batch.endedAtDelta.count, "endedAt"), (batch.exitCode.count, "exitCode"), (batch.signal.count, "signal"),
             (batch.reason.count, "reason"), (batch.attempt.count, "attempt"), (batch.parentID.count, "parentId"),
-            (batch.retriedBy.count, "retriedBy"), (batch.sampleCount.count, "sampleCount"),
-            (batch.rssBytesAvg.count, "rssBytesAvg"), (batch.rssBytesMax.count, "rssBytesMax"),
-            (batch.ioReadBytes.count, "ioReadBytes"), (batch.ioWriteBytes.count, "ioWriteBytes"),
-            (batch.netConnectionsTotal.count, "netConnectionsTotal"), (batch.processCountMax.count, "processCountMax"),
+            (batch.retriedBy.count, "retriedBy"),
         ]
         for (count, field) in lengths {
             try check(count, field)
         }
-        try check(batch.memoryLeakSuspected.count, "memoryLeakSuspected", (n + 7) / 8)
-        // Columns added after format 1 shipped: absent (empty) in older snapshots.
-        if !batch.leftoverProcesses.isEmpty { try check(batch.leftoverProcesses.count, "leftoverProcesses") }
-        if !batch.memoryPeakBytes.isEmpty { try check(batch.memoryPeakBytes.count, "memoryPeakBytes") }
         let commandTotal = sum(batch.commandCount)
         try check(
             batch.commandArgs.count,
@@ -255,19 +239,25 @@ enum BatchCodec {
             throw .invalid("status: unknown code \(bad)")
         }
         let durations = try decodeDoubles(batch.durationSeconds, count: n, field: "durationSeconds")
-        let cpuAvg = try decodeDoubles(batch.cpuPercentAvg, count: n, field: "cpuPercentAvg")
-        let cpuMax = try decodeDoubles(batch.cpuPercentMax, count: n, field: "cpuPercentMax")
-        let cpuSeconds = try decodeDoubles(batch.cpuSeconds, count: n, field: "cpuSeconds")
-        let rssTrend = try decodeDoubles(batch.rssTrendBytesPerSecond, count: n, field: "rssTrendBytesPerSecond")
-        let ioAvg = try decodeDoubles(batch.ioOpsPerSecondAvg, count: n, field: "ioOpsPerSecondAvg")
-        let ioPeak = try decodeDoubles(batch.ioOpsPerSecondPeak, count: n, field: "ioOpsPerSecondPeak")
-        let netAvg = try decodeDoubles(batch.netConnectionsPerSecondAvg, count: n, field: "netConnectionsPerSecondAvg")
-        let netPeak = try decodeDoubles(
-            batch.netConnectionsPerSecondPeak,
-            count: n,
-            field: "netConnectionsPerSecondPeak"
-        )
-        let stalled = try decodeDoubles(batch.stalledSeconds, count: n, field: "stalledSeconds")
+        // The metric columns: checked, and their doubles decoded, before anything is appended.
+        var reals: [[Double]] = []
+        for column in MetricColumn.allCases {
+            switch column.storage {
+            case .integer(_, _, let field):
+                let count =
+                    switch field {
+                    case .uint64(let f): batch[keyPath: f].count
+                    case .uint32(let f): batch[keyPath: f].count
+                    }
+                // Columns added after format 1 shipped: absent (empty) in older snapshots.
+                if count == 0, column.snapshotPresence != .required { continue }
+                try check(count, column.rawValue)
+            case .real(_, _, let f):
+                reals.append(try decodeDoubles(batch[keyPath: f], count: n, field: column.rawValue))
+            case .flag(_, _, let f):
+                try check(batch[keyPath: f].count, column.rawValue, (n + 7) / 8)
+            }
+        }
 
         // Append.
         var map = [UInt32]()
@@ -324,35 +314,31 @@ enum BatchCodec {
         table.attempt.append(contentsOf: batch.attempt.lazy.map { Int64($0) })
         table.parentId.append(contentsOf: batch.parentID.lazy.map(fromNullable))
         table.retriedBy.append(contentsOf: batch.retriedBy.lazy.map(fromNullable))
-        table.sampleCount.append(contentsOf: batch.sampleCount.lazy.map { Int64(clamping: $0) })
-        table.cpuPercentAvg += cpuAvg
-        table.cpuPercentMax += cpuMax
-        table.cpuSeconds += cpuSeconds
-        table.rssBytesAvg.append(contentsOf: batch.rssBytesAvg.lazy.map { Int64(clamping: $0) })
-        table.rssBytesMax.append(contentsOf: batch.rssBytesMax.lazy.map { Int64(clamping: $0) })
-        table.rssTrendBytesPerSecond += rssTrend
-        let leaks = batch.memoryLeakSuspected
-        leaks.withUnsafeBytes { (bits: UnsafeRawBufferPointer) in
-            table.memoryLeakSuspected.append(contentsOf: (0..<n).lazy.map { bits[$0 >> 3] & (1 << UInt8($0 & 7)) != 0 })
-        }
-        table.ioOpsPerSecondAvg += ioAvg
-        table.ioOpsPerSecondPeak += ioPeak
-        table.ioReadBytes.append(contentsOf: batch.ioReadBytes.lazy.map { Int64(clamping: $0) })
-        table.ioWriteBytes.append(contentsOf: batch.ioWriteBytes.lazy.map { Int64(clamping: $0) })
-        table.netConnectionsPerSecondAvg += netAvg
-        table.netConnectionsPerSecondPeak += netPeak
-        table.netConnectionsTotal.append(contentsOf: batch.netConnectionsTotal.lazy.map { Int64(clamping: $0) })
-        table.stalledSeconds += stalled
-        table.processCountMax.append(contentsOf: batch.processCountMax.lazy.map { Int64($0) })
-        if batch.leftoverProcesses.isEmpty {
-            table.leftoverProcesses.append(contentsOf: repeatElement(0, count: n))
-        } else {
-            table.leftoverProcesses.append(contentsOf: batch.leftoverProcesses.lazy.map { Int64($0) })
-        }
-        if batch.memoryPeakBytes.isEmpty {
-            table.memoryPeakBytes.append(contentsOf: repeatElement(0, count: n))
-        } else {
-            table.memoryPeakBytes.append(contentsOf: batch.memoryPeakBytes.lazy.map { Int64(clamping: $0) })
+        var nextReal = 0
+        for column in MetricColumn.allCases {
+            switch column.storage {
+            case .integer(_, let t, .uint64(let f)):
+                let values = batch[keyPath: f]
+                if values.isEmpty {
+                    table[keyPath: t].append(contentsOf: repeatElement(0, count: n))
+                } else {
+                    table[keyPath: t].append(contentsOf: values.lazy.map { Int64(clamping: $0) })
+                }
+            case .integer(_, let t, .uint32(let f)):
+                let values = batch[keyPath: f]
+                if values.isEmpty {
+                    table[keyPath: t].append(contentsOf: repeatElement(0, count: n))
+                } else {
+                    table[keyPath: t].append(contentsOf: values.lazy.map { Int64($0) })
+                }
+            case .real(_, let t, _):
+                table[keyPath: t] += reals[nextReal]
+                nextReal += 1
+            case .flag(_, let t, let f):
+                batch[keyPath: f].withUnsafeBytes { (bits: UnsafeRawBufferPointer) in
+                    table[keyPath: t].append(contentsOf: (0..<n).lazy.map { bits[$0 >> 3] & (1 << UInt8($0 & 7)) != 0 })
+                }
+            }
         }
         table.count += n
     }

@@ -14,26 +14,7 @@ extension JobTable {
         signal[row] = intOrNull(job.signal)
         reason[row] = job.reason.map { strings.intern($0) } ?? Self.nullString
         retriedBy[row] = intOrNull(job.retriedBy)
-        let m = job.metrics
-        sampleCount[row] = Int64(m.sampleCount)
-        cpuPercentAvg[row] = m.cpuPercentAvg
-        cpuPercentMax[row] = m.cpuPercentMax
-        cpuSeconds[row] = m.cpuSeconds
-        rssBytesAvg[row] = Int64(m.rssBytesAvg)
-        rssBytesMax[row] = Int64(m.rssBytesMax)
-        rssTrendBytesPerSecond[row] = m.rssTrendBytesPerSecond
-        memoryLeakSuspected[row] = m.memoryLeakSuspected
-        ioOpsPerSecondAvg[row] = m.ioOpsPerSecondAvg
-        ioOpsPerSecondPeak[row] = m.ioOpsPerSecondPeak
-        ioReadBytes[row] = Int64(m.ioReadBytes)
-        ioWriteBytes[row] = Int64(m.ioWriteBytes)
-        netConnectionsPerSecondAvg[row] = m.netConnectionsPerSecondAvg
-        netConnectionsPerSecondPeak[row] = m.netConnectionsPerSecondPeak
-        netConnectionsTotal[row] = Int64(m.netConnectionsTotal)
-        stalledSeconds[row] = m.stalledSeconds
-        processCountMax[row] = Int64(m.processCountMax)
-        leftoverProcesses[row] = Int64(m.leftoverProcesses)
-        memoryPeakBytes[row] = Int64(m.memoryPeakBytes)
+        setMetrics(job.metrics, row: row)
     }
 
     /// Whether row `r` holds the job with id `r + 1` for every row: the dense, ordered

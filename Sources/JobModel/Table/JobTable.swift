@@ -90,25 +90,7 @@ public struct JobTable: Sendable {
         attempt.reserveCapacity(total)
         parentId.reserveCapacity(total)
         retriedBy.reserveCapacity(total)
-        sampleCount.reserveCapacity(total)
-        cpuPercentAvg.reserveCapacity(total)
-        cpuPercentMax.reserveCapacity(total)
-        cpuSeconds.reserveCapacity(total)
-        rssBytesAvg.reserveCapacity(total)
-        rssBytesMax.reserveCapacity(total)
-        rssTrendBytesPerSecond.reserveCapacity(total)
-        memoryLeakSuspected.reserveCapacity(total)
-        ioOpsPerSecondAvg.reserveCapacity(total)
-        ioOpsPerSecondPeak.reserveCapacity(total)
-        ioReadBytes.reserveCapacity(total)
-        ioWriteBytes.reserveCapacity(total)
-        netConnectionsPerSecondAvg.reserveCapacity(total)
-        netConnectionsPerSecondPeak.reserveCapacity(total)
-        netConnectionsTotal.reserveCapacity(total)
-        stalledSeconds.reserveCapacity(total)
-        processCountMax.reserveCapacity(total)
-        leftoverProcesses.reserveCapacity(total)
-        memoryPeakBytes.reserveCapacity(total)
+        reserveMetricCapacity(total)
     }
 
     // MARK: - Rows
@@ -138,26 +120,7 @@ public struct JobTable: Sendable {
         attempt.append(Int64(job.attempt))
         parentId.append(intOrNull(job.parentId))
         retriedBy.append(intOrNull(job.retriedBy))
-        let m = job.metrics
-        sampleCount.append(Int64(m.sampleCount))
-        cpuPercentAvg.append(m.cpuPercentAvg)
-        cpuPercentMax.append(m.cpuPercentMax)
-        cpuSeconds.append(m.cpuSeconds)
-        rssBytesAvg.append(Int64(m.rssBytesAvg))
-        rssBytesMax.append(Int64(m.rssBytesMax))
-        rssTrendBytesPerSecond.append(m.rssTrendBytesPerSecond)
-        memoryLeakSuspected.append(m.memoryLeakSuspected)
-        ioOpsPerSecondAvg.append(m.ioOpsPerSecondAvg)
-        ioOpsPerSecondPeak.append(m.ioOpsPerSecondPeak)
-        ioReadBytes.append(Int64(m.ioReadBytes))
-        ioWriteBytes.append(Int64(m.ioWriteBytes))
-        netConnectionsPerSecondAvg.append(m.netConnectionsPerSecondAvg)
-        netConnectionsPerSecondPeak.append(m.netConnectionsPerSecondPeak)
-        netConnectionsTotal.append(Int64(m.netConnectionsTotal))
-        stalledSeconds.append(m.stalledSeconds)
-        processCountMax.append(Int64(m.processCountMax))
-        leftoverProcesses.append(Int64(m.leftoverProcesses))
-        memoryPeakBytes.append(Int64(m.memoryPeakBytes))
+        appendMetrics(job.metrics)
         count += 1
     }
 
@@ -189,27 +152,7 @@ public struct JobTable: Sendable {
             attempt: Int(attempt[row]),
             parentId: int(parentId[row]),
             retriedBy: int(retriedBy[row]),
-            metrics: JobMetrics(
-                sampleCount: Int(sampleCount[row]),
-                cpuPercentAvg: cpuPercentAvg[row],
-                cpuPercentMax: cpuPercentMax[row],
-                cpuSeconds: cpuSeconds[row],
-                rssBytesAvg: Int(rssBytesAvg[row]),
-                rssBytesMax: Int(rssBytesMax[row]),
-                rssTrendBytesPerSecond: rssTrendBytesPerSecond[row],
-                memoryLeakSuspected: memoryLeakSuspected[row],
-                ioOpsPerSecondAvg: ioOpsPerSecondAvg[row],
-                ioOpsPerSecondPeak: ioOpsPerSecondPeak[row],
-                ioReadBytes: Int(ioReadBytes[row]),
-                ioWriteBytes: Int(ioWriteBytes[row]),
-                netConnectionsPerSecondAvg: netConnectionsPerSecondAvg[row],
-                netConnectionsPerSecondPeak: netConnectionsPerSecondPeak[row],
-                netConnectionsTotal: Int(netConnectionsTotal[row]),
-                stalledSeconds: stalledSeconds[row],
-                processCountMax: Int(processCountMax[row]),
-                leftoverProcesses: Int(leftoverProcesses[row]),
-                memoryPeakBytes: Int(memoryPeakBytes[row])
-            )
+            metrics: metrics(row: row)
         )
     }
 
@@ -261,25 +204,7 @@ public struct JobTable: Sendable {
         attempt += other.attempt
         parentId += other.parentId
         retriedBy += other.retriedBy
-        sampleCount += other.sampleCount
-        cpuPercentAvg += other.cpuPercentAvg
-        cpuPercentMax += other.cpuPercentMax
-        cpuSeconds += other.cpuSeconds
-        rssBytesAvg += other.rssBytesAvg
-        rssBytesMax += other.rssBytesMax
-        rssTrendBytesPerSecond += other.rssTrendBytesPerSecond
-        memoryLeakSuspected += other.memoryLeakSuspected
-        ioOpsPerSecondAvg += other.ioOpsPerSecondAvg
-        ioOpsPerSecondPeak += other.ioOpsPerSecondPeak
-        ioReadBytes += other.ioReadBytes
-        ioWriteBytes += other.ioWriteBytes
-        netConnectionsPerSecondAvg += other.netConnectionsPerSecondAvg
-        netConnectionsPerSecondPeak += other.netConnectionsPerSecondPeak
-        netConnectionsTotal += other.netConnectionsTotal
-        stalledSeconds += other.stalledSeconds
-        processCountMax += other.processCountMax
-        leftoverProcesses += other.leftoverProcesses
-        memoryPeakBytes += other.memoryPeakBytes
+        appendMetrics(of: other)
         count += other.count
     }
 
@@ -316,25 +241,7 @@ public struct JobTable: Sendable {
         attempt.append(other.attempt[row])
         parentId.append(other.parentId[row])
         retriedBy.append(other.retriedBy[row])
-        sampleCount.append(other.sampleCount[row])
-        cpuPercentAvg.append(other.cpuPercentAvg[row])
-        cpuPercentMax.append(other.cpuPercentMax[row])
-        cpuSeconds.append(other.cpuSeconds[row])
-        rssBytesAvg.append(other.rssBytesAvg[row])
-        rssBytesMax.append(other.rssBytesMax[row])
-        rssTrendBytesPerSecond.append(other.rssTrendBytesPerSecond[row])
-        memoryLeakSuspected.append(other.memoryLeakSuspected[row])
-        ioOpsPerSecondAvg.append(other.ioOpsPerSecondAvg[row])
-        ioOpsPerSecondPeak.append(other.ioOpsPerSecondPeak[row])
-        ioReadBytes.append(other.ioReadBytes[row])
-        ioWriteBytes.append(other.ioWriteBytes[row])
-        netConnectionsPerSecondAvg.append(other.netConnectionsPerSecondAvg[row])
-        netConnectionsPerSecondPeak.append(other.netConnectionsPerSecondPeak[row])
-        netConnectionsTotal.append(other.netConnectionsTotal[row])
-        stalledSeconds.append(other.stalledSeconds[row])
-        processCountMax.append(other.processCountMax[row])
-        leftoverProcesses.append(other.leftoverProcesses[row])
-        memoryPeakBytes.append(other.memoryPeakBytes[row])
+        appendMetrics(of: other, row: row)
         count += 1
     }
 }
