@@ -103,6 +103,7 @@ let package = Package(
             name: "JobRunnerTests",
             dependencies: [
                 "CSystemSupport", "JobModel", "jobrunner", "jobshim",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Yams", package: "Yams"),
             ],

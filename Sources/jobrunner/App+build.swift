@@ -139,18 +139,7 @@ func buildApplication(
         ]
     )
 
-    let router = Router(context: AppRequestContext.self)
-    router.add(
-        middleware: APIMiddleware(
-            audit: audit,
-            clients: ClientAllowList(networks: configuration.allowedClients?.compactMap(IPNetwork.init)),
-            tokens: tokens
-        )
-    )
-    router.add(middleware: MetricsMiddleware())
-    JobsController(supervisor: supervisor, configuration: configuration).addRoutes(to: router)
-    SystemController(supervisor: supervisor, configuration: configuration).addRoutes(to: router)
-    try router.validate()
+    let router = try buildRouter(service: supervisor, configuration: configuration, audit: audit, tokens: tokens)
     routes?(router.routes.map { "\($0.method) \($0.path)" })
 
     let addressFile = "\(state)/jobrunner.addr"
@@ -237,6 +226,30 @@ func configurationDigest(_ configuration: JobRunnerConfiguration) -> String {
         hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
     }
     return "fnv1a64:" + String(hash, radix: 16)
+}
+
+/// The HTTP API over `service`: access control, errors and audit (``APIMiddleware``),
+/// metrics, then the routes of the controllers. The service builds it over its
+/// ``JobSupervisor``; the router tests over an in-memory service.
+func buildRouter(
+    service: some JobService,
+    configuration: JobRunnerConfiguration,
+    audit: AuditLog,
+    tokens: TokenAuthority?
+) throws -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(
+        middleware: APIMiddleware(
+            audit: audit,
+            clients: ClientAllowList(networks: configuration.allowedClients?.compactMap(IPNetwork.init)),
+            tokens: tokens
+        )
+    )
+    router.add(middleware: MetricsMiddleware())
+    JobsController(supervisor: service, configuration: configuration).addRoutes(to: router)
+    SystemController(supervisor: service, configuration: configuration).addRoutes(to: router)
+    try router.validate()
+    return router
 }
 
 /// Access control, errors and audit, for every call:

@@ -46,7 +46,7 @@ public enum JobCSV {
         cells.append(String(job.attempt))
         cells.append(opt(job.parentId))
         cells.append(opt(job.retriedBy))
-        for column in MetricColumn.allCases { cells.append(job.metrics.csvCell(column)) }
+        for (_, storage) in MetricColumn.columns { cells.append(job.metrics.csvCell(storage)) }
         return cells.map(escape).joined(separator: ",") + "\r\n"
     }
 
@@ -199,8 +199,8 @@ public enum JobCSV {
             labels = decoded
         }
         var metrics = JobMetrics()
-        for column in MetricColumn.allCases {
-            switch column.storage {
+        for (column, storage) in MetricColumn.columns {
+            switch storage {
             case .integer(let k, _, _): metrics[keyPath: k] = try int(column.rawValue) ?? 0
             case .real(let k, _, _): metrics[keyPath: k] = try double(column.rawValue) ?? 0
             case .flag(let k, _, _):

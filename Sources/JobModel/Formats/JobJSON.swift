@@ -43,9 +43,9 @@ public enum JobJSON {
         }
         w.raw("},\"metrics\":{")
         let m = job.metrics
-        for (i, column) in MetricColumn.sortedByName.enumerated() {
+        for (i, (_, storage)) in MetricColumn.sortedColumns.enumerated() {
             w.out.append(contentsOf: i == 0 ? Self.metricKeys[i].dropFirst() : Self.metricKeys[i][...])
-            switch column.storage {
+            switch storage {
             case .integer(let k, _, _): w.int(m[keyPath: k])
             case .real(let k, _, _): w.double(m[keyPath: k])
             case .flag(let k, _, _): w.raw(m[keyPath: k] ? "true" : "false")
@@ -88,8 +88,10 @@ public enum JobJSON {
         out = w.out
     }
 
-    /// `,"name":` of each metric, in ``MetricColumn/sortedByName`` order.
-    private static let metricKeys: [[UInt8]] = MetricColumn.sortedByName.map { Array(",\"\($0.rawValue)\":".utf8) }
+    /// `,"name":` of each metric, in ``MetricColumn/sortedColumns`` order.
+    private static let metricKeys: [[UInt8]] = MetricColumn.sortedColumns.map {
+        Array(",\"\($0.column.rawValue)\":".utf8)
+    }
 
     private struct Writer {
         var out: [UInt8]

@@ -77,8 +77,8 @@ extension JobMetrics {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: MetricColumn.self)
         self.init()
-        for column in MetricColumn.allCases {
-            switch column.storage {
+        for (column, storage) in MetricColumn.columns {
+            switch storage {
             case .integer(let k, _, _): self[keyPath: k] = try c.decodeIfPresent(Int.self, forKey: column) ?? 0
             case .real(let k, _, _): self[keyPath: k] = try c.decodeIfPresent(Double.self, forKey: column) ?? 0
             case .flag(let k, _, _): self[keyPath: k] = try c.decodeIfPresent(Bool.self, forKey: column) ?? false
@@ -88,8 +88,8 @@ extension JobMetrics {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: MetricColumn.self)
-        for column in MetricColumn.allCases {
-            switch column.storage {
+        for (column, storage) in MetricColumn.columns {
+            switch storage {
             case .integer(let k, _, _): try c.encode(self[keyPath: k], forKey: column)
             case .real(let k, _, _): try c.encode(self[keyPath: k], forKey: column)
             case .flag(let k, _, _): try c.encode(self[keyPath: k], forKey: column)

@@ -143,8 +143,8 @@ enum BatchCodec {
         batch.parentID = table.parentId[rows].map(nullable)
         batch.retriedBy = table.retriedBy[rows].map(nullable)
 
-        for column in MetricColumn.allCases {
-            switch column.storage {
+        for (column, storage) in MetricColumn.columns {
+            switch storage {
             case .integer(_, let t, let field):
                 let values = table[keyPath: t][rows]
                 // Some columns are written only when a job of the batch has a figure.
@@ -241,8 +241,8 @@ enum BatchCodec {
         let durations = try decodeDoubles(batch.durationSeconds, count: n, field: "durationSeconds")
         // The metric columns: checked, and their doubles decoded, before anything is appended.
         var reals: [[Double]] = []
-        for column in MetricColumn.allCases {
-            switch column.storage {
+        for (column, storage) in MetricColumn.columns {
+            switch storage {
             case .integer(_, _, let field):
                 let count =
                     switch field {
@@ -315,8 +315,8 @@ enum BatchCodec {
         table.parentId.append(contentsOf: batch.parentID.lazy.map(fromNullable))
         table.retriedBy.append(contentsOf: batch.retriedBy.lazy.map(fromNullable))
         var nextReal = 0
-        for column in MetricColumn.allCases {
-            switch column.storage {
+        for (_, storage) in MetricColumn.columns {
+            switch storage {
             case .integer(_, let t, .uint64(let f)):
                 let values = batch[keyPath: f]
                 if values.isEmpty {

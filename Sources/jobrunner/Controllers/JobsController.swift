@@ -4,7 +4,7 @@ import JobModel
 
 /// `/v1/jobs` and its seed aliases.
 struct JobsController: Sendable {
-    let supervisor: JobSupervisor
+    let supervisor: any JobService
     let configuration: JobRunnerConfiguration
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -69,7 +69,7 @@ struct JobsController: Sendable {
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
         let q = request.uri.queryParameters
-        var query = JobSupervisor.ListQuery()
+        var query = JobListQuery()
         for (key, _) in q where !["status", "name", "since", "until", "limit", "cursor"].contains(String(key)) {
             throw APIError.invalid("unknown query parameter '\(key)'; use status, name, since, until, limit, cursor")
         }

@@ -5,7 +5,7 @@ import NIOCore
 
 /// Health, version and stats.
 struct SystemController: Sendable {
-    let supervisor: JobSupervisor
+    let supervisor: any JobService
     let configuration: JobRunnerConfiguration
 
     func addRoutes(to router: Router<AppRequestContext>) {

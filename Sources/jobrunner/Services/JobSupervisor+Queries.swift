@@ -11,35 +11,20 @@ extension JobSupervisor {
         id >= 1 && id <= jobs.count ? jobs[id - 1] : nil
     }
 
-    struct ListQuery: Sendable {
-        var statuses: Set<JobStatus> = []
-        var names: [String] = []
-        var since: Date?
-        var until: Date?
-        var afterID = 0
-        var limit = 100
-    }
-
-    /// Jobs in id order after `afterID` that match; the next cursor id when more remain.
-    func list(_ query: ListQuery) -> (jobs: [Job], next: Int?) {
+    func list(_ query: JobListQuery) -> (jobs: [Job], next: Int?) {
         var out: [Job] = []
         var index = max(0, query.afterID)
-        let since = query.since.map(Timestamp.micros)
-        let until = query.until.map(Timestamp.micros)
         // Filters read the columns; only the jobs of the page are rebuilt.
         while index < jobs.count {
             let current = index
             index += 1
-            if !query.statuses.isEmpty, !query.statuses.contains(jobs.status(at: current)) { continue }
-            if !query.names.isEmpty {
-                let name = jobs.name(at: current)
-                if !query.names.contains(where: { fnmatch($0, name, 0) == 0 }) { continue }
-            }
-            if since != nil || until != nil {
-                let started = jobs.startedAtMicros(at: current)
-                if let since, (started ?? .min) < since { continue }
-                if let until, (started ?? .max) >= until { continue }
-            }
+            guard
+                query.matches(
+                    status: jobs.status(at: current),
+                    name: jobs.name(at: current),
+                    startedAtMicros: jobs.startedAtMicros(at: current)
+                )
+            else { continue }
             out.append(jobs[current])
             if out.count == query.limit { return (out, index < jobs.count ? current + 1 : nil) }
         }
@@ -75,19 +60,8 @@ extension JobSupervisor {
         return report
     }
 
-    struct Health: Sendable {
-        var running: Int
-        var pending: Int
-        var jobs: Int
-        var journalError: String?
-        var lastSnapshot: SnapshotInfo?
-        var lastSnapshotError: String?
-        /// `cgroup` (a cgroup v2 group per job) or `proc`.
-        var containment: String
-    }
-
-    func health() -> Health {
-        Health(
+    func health() -> ServiceHealth {
+        ServiceHealth(
             running: running.count,
             // From the queues, not a scan of the whole history: health is polled often.
             pending: (pending[pendingHead...] + delayed).lazy.filter { self.jobs[$0 - 1].status == .pending }.count,

@@ -14,7 +14,7 @@ import Glibc
 /// side effects that block (snapshot writing, /proc sampling, spawning) run outside it.
 /// Every status change goes through ``handle(_:_:in:)``; recovery, queries and snapshots
 /// are in the `JobSupervisor+…` files.
-actor JobSupervisor {
+actor JobSupervisor: JobService {
     /// A job that holds a slot: being spawned, running, or stopping.
     struct Running: Sendable {
         /// `nil` while the shim is being spawned, and for an adopted job whose shim was not

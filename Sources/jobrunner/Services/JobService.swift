@@ -1,0 +1,66 @@
+import Foundation
+import JobModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the HTTP API needs of the service: ``JobSupervisor``, or in the router tests an
+/// in-memory stand-in (``buildRouter(service:configuration:audit:tokens:)``).
+protocol JobService: Sendable {
+    /// When the service started (health's uptime).
+    var startedAt: Date { get }
+    /// Records a job (answers once its record is durable) and launches it when it can.
+    func create(_ request: JobRequest) async throws -> Job
+    func job(_ id: Int) async -> Job?
+    /// Jobs in id order after `query.afterID` that match; the next cursor id when more remain.
+    func list(_ query: JobListQuery) async -> (jobs: [Job], next: Int?)
+    /// Cancels a pending job, stops a running one; `APIError.conflict` for an ended one.
+    func cancel(_ id: Int) async throws -> Job
+    /// The pattern suite over the history, cached under `key` until the history changes.
+    func stats(options: AnalysisOptions, patterns: [String], key: String) async -> AnalysisReport
+    func health() async -> ServiceHealth
+}
+
+/// `GET /v1/jobs`'s filters and page.
+struct JobListQuery: Sendable {
+    var statuses: Set<JobStatus> = []
+    /// fnmatch patterns; a job matches any of them.
+    var names: [String] = []
+    var since: Date?
+    var until: Date?
+    var afterID = 0
+    var limit = 100
+
+    /// Whether a job passes the filters; `name` and `startedAtMicros` are read only when a
+    /// filter needs them (the supervisor reads them from its columns).
+    func matches(
+        status: JobStatus,
+        name: @autoclosure () -> String,
+        startedAtMicros: @autoclosure () -> Int64?
+    ) -> Bool {
+        if !statuses.isEmpty, !statuses.contains(status) { return false }
+        if !names.isEmpty {
+            let name = name()
+            if !names.contains(where: { fnmatch($0, name, 0) == 0 }) { return false }
+        }
+        if since != nil || until != nil {
+            let started = startedAtMicros()
+            if let since, (started ?? .min) < Timestamp.micros(since) { return false }
+            if let until, (started ?? .max) >= Timestamp.micros(until) { return false }
+        }
+        return true
+    }
+}
+
+/// What `GET /v1/health` and `/metrics` report of the service.
+struct ServiceHealth: Sendable {
+    var running: Int
+    var pending: Int
+    var jobs: Int
+    var journalError: String?
+    var lastSnapshot: SnapshotInfo?
+    var lastSnapshotError: String?
+    /// `cgroup` (a cgroup v2 group per job) or `proc`.
+    var containment: String
+}
