@@ -107,10 +107,10 @@ extension JobRunnerConfiguration {
             return out
         case .optionalStringList:
             if isNull { return NSNull() }
-            guard let list = value as? [Any], list.allSatisfy({ $0 is String }) else {
-                throw wrong("a list of strings or null")
-            }
-            return list as! [String]
+            guard let list = value as? [Any] else { throw wrong("a list of strings or null") }
+            let strings = list.compactMap { $0 as? String }
+            guard strings.count == list.count else { throw wrong("a list of strings or null") }
+            return strings
         case .stringMap:
             guard let map = value as? [String: Any] else { throw wrong("an object of strings") }
             var out: [String: String] = [:]

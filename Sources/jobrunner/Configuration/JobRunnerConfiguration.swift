@@ -110,19 +110,20 @@ struct JobRunnerConfiguration: Sendable {
         Key(name: "instance", kind: .string, summary: "name of this manager, recorded in every job") {
             c,
             v throws(ConfigurationError) in
-            c.instance = try nonEmpty(v as! String, "instance")
+            c.instance = try nonEmpty(try value(v, as: String.self), "instance")
         },
-        Key(name: "listen.host", kind: .string, summary: "address to listen on") { c, v in c.listenHost = v as! String
+        Key(name: "listen.host", kind: .string, summary: "address to listen on") { c, v throws(ConfigurationError) in
+            c.listenHost = try value(v, as: String.self)
         },
         Key(name: "listen.port", kind: .int, summary: "TCP port; 0 picks a free one") {
             c,
             v throws(ConfigurationError) in
-            c.listenPort = try within(v as! Int, 0...65_535, "listen.port")
+            c.listenPort = try within(try value(v, as: Int.self), 0...65_535, "listen.port")
         },
         Key(name: "stateDirectory", kind: .string, summary: "journal, snapshots, logs, exit records") {
             c,
             v throws(ConfigurationError) in
-            c.stateDirectory = try nonEmpty(v as! String, "stateDirectory")
+            c.stateDirectory = try nonEmpty(try value(v, as: String.self), "stateDirectory")
         },
         Key(
             name: "runDirectory",
@@ -137,7 +138,7 @@ struct JobRunnerConfiguration: Sendable {
         Key(name: "log.level", kind: .string, summary: "trace, debug, info, notice, warning, error, critical") {
             c,
             v throws(ConfigurationError) in
-            let level = v as! String
+            let level = try value(v, as: String.self)
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
                 throw ConfigurationError(
                     key: "log.level",
@@ -149,65 +150,72 @@ struct JobRunnerConfiguration: Sendable {
         Key(name: "http.maxBodyBytes", kind: .int, summary: "largest request body accepted (413 beyond)") {
             c,
             v throws(ConfigurationError) in
-            c.maxBodyBytes = try within(v as! Int, 1_024...(64 << 20), "http.maxBodyBytes")
+            c.maxBodyBytes = try within(try value(v, as: Int.self), 1_024...(64 << 20), "http.maxBodyBytes")
         },
         Key(
             name: "http.headerTimeoutSeconds",
             kind: .double,
             summary: "a new connection's request head must arrive within it (slow clients are closed)"
         ) { c, v throws(ConfigurationError) in
-            c.headerTimeoutSeconds = try within(v as! Double, 0.1...3_600, "http.headerTimeoutSeconds")
+            c.headerTimeoutSeconds = try within(try value(v, as: Double.self), 0.1...3_600, "http.headerTimeoutSeconds")
         },
         Key(
             name: "http.bodyTimeoutSeconds",
             kind: .double,
             summary: "a request's body must arrive within it of its head"
         ) { c, v throws(ConfigurationError) in
-            c.bodyTimeoutSeconds = try within(v as! Double, 0.1...3_600, "http.bodyTimeoutSeconds")
+            c.bodyTimeoutSeconds = try within(try value(v, as: Double.self), 0.1...3_600, "http.bodyTimeoutSeconds")
         },
         Key(
             name: "http.idleTimeoutSeconds",
             kind: .double,
             summary: "how long a keep-alive connection waits for its next request"
         ) { c, v throws(ConfigurationError) in
-            c.idleTimeoutSeconds = try within(v as! Double, 0.1...86_400, "http.idleTimeoutSeconds")
+            c.idleTimeoutSeconds = try within(try value(v, as: Double.self), 0.1...86_400, "http.idleTimeoutSeconds")
         },
         Key(
             name: "http.maxConnections",
             kind: .int,
             summary: "open connections at most; beyond it the oldest idle ones are closed"
         ) { c, v throws(ConfigurationError) in
-            c.maxConnections = try within(v as! Int, 1...1_000_000, "http.maxConnections")
+            c.maxConnections = try within(try value(v, as: Int.self), 1...1_000_000, "http.maxConnections")
         },
         Key(name: "snapshot.intervalSeconds", kind: .double, summary: "seconds between snapshots") {
             c,
             v throws(ConfigurationError) in
-            c.snapshotIntervalSeconds = try positive(v as! Double, "snapshot.intervalSeconds")
+            c.snapshotIntervalSeconds = try positive(try value(v, as: Double.self), "snapshot.intervalSeconds")
         },
         Key(name: "snapshot.keep", kind: .int, summary: "newest snapshots kept") { c, v throws(ConfigurationError) in
-            c.snapshotKeep = try within(v as! Int, 1...1_000, "snapshot.keep")
+            c.snapshotKeep = try within(try value(v, as: Int.self), 1...1_000, "snapshot.keep")
         },
         Key(name: "monitor.sampleIntervalSeconds", kind: .double, summary: "seconds between /proc samples") {
             c,
             v throws(ConfigurationError) in
-            c.sampleIntervalSeconds = try within(v as! Double, 0.05...3_600, "monitor.sampleIntervalSeconds")
+            c.sampleIntervalSeconds = try within(
+                try value(v, as: Double.self),
+                0.05...3_600,
+                "monitor.sampleIntervalSeconds"
+            )
         },
         Key(name: "monitor.rollingWindowSeconds", kind: .double, summary: "window of the I/O and network peak rates") {
             c,
             v throws(ConfigurationError) in
-            c.rollingWindowSeconds = try positive(v as! Double, "monitor.rollingWindowSeconds")
+            c.rollingWindowSeconds = try positive(try value(v, as: Double.self), "monitor.rollingWindowSeconds")
         },
         Key(
             name: "monitor.leakMinSlopeBytesPerSecond",
             kind: .double,
             summary: "RSS slope from which a job is a leak suspect"
         ) { c, v throws(ConfigurationError) in
-            c.leakMinSlopeBytesPerSecond = try positive(v as! Double, "monitor.leakMinSlopeBytesPerSecond")
+            c.leakMinSlopeBytesPerSecond = try positive(
+                try value(v, as: Double.self),
+                "monitor.leakMinSlopeBytesPerSecond"
+            )
         },
         Key(name: "monitor.leakMinR2", kind: .double, summary: "fit (R²) the RSS trend needs to be a leak suspect") {
             c,
             v throws(ConfigurationError) in
-            c.leakMinR2 = try within(v as! Double, 0...1, "monitor.leakMinR2")
+            c.leakMinR2 = try within(try value(v, as: Double.self), 0...1, "monitor.leakMinR2")
         },
         Key(
             name: "jobs.maxConcurrent",
@@ -223,44 +231,46 @@ struct JobRunnerConfiguration: Sendable {
         Key(name: "jobs.defaultRetries", kind: .int, summary: "retries of a job whose request gives none") {
             c,
             v throws(ConfigurationError) in
-            c.defaultRetries = try within(v as! Int, 0...100, "jobs.defaultRetries")
+            c.defaultRetries = try within(try value(v, as: Int.self), 0...100, "jobs.defaultRetries")
         },
         Key(name: "jobs.maxRetries", kind: .int, summary: "most retries a request may ask for") {
             c,
             v throws(ConfigurationError) in
-            c.maxRetries = try within(v as! Int, 0...100, "jobs.maxRetries")
+            c.maxRetries = try within(try value(v, as: Int.self), 0...100, "jobs.maxRetries")
         },
         Key(name: "jobs.retryDelaySeconds", kind: .double, summary: "first retry delay; doubles with each attempt") {
             c,
             v throws(ConfigurationError) in
-            c.retryDelaySeconds = try within(v as! Double, 0...86_400, "jobs.retryDelaySeconds")
+            c.retryDelaySeconds = try within(try value(v, as: Double.self), 0...86_400, "jobs.retryDelaySeconds")
         },
         Key(name: "jobs.maxRetryDelaySeconds", kind: .double, summary: "cap of the retry delay") {
             c,
             v throws(ConfigurationError) in
-            c.maxRetryDelaySeconds = try within(v as! Double, 0...86_400, "jobs.maxRetryDelaySeconds")
+            c.maxRetryDelaySeconds = try within(try value(v, as: Double.self), 0...86_400, "jobs.maxRetryDelaySeconds")
         },
-        Key(name: "jobs.noRetryExitCodes", kind: .intList, summary: "exit codes never retried") { c, v in
-            c.noRetryExitCodes = v as! [Int]
+        Key(name: "jobs.noRetryExitCodes", kind: .intList, summary: "exit codes never retried") {
+            c,
+            v throws(ConfigurationError) in
+            c.noRetryExitCodes = try value(v, as: [Int].self)
         },
         Key(
             name: "jobs.killGraceSeconds",
             kind: .double,
             summary: "SIGTERM to SIGKILL delay on timeout, memory limit, cancel"
         ) { c, v throws(ConfigurationError) in
-            c.killGraceSeconds = try within(v as! Double, 0...3_600, "jobs.killGraceSeconds")
+            c.killGraceSeconds = try within(try value(v, as: Double.self), 0...3_600, "jobs.killGraceSeconds")
         },
         Key(name: "jobs.maxTimeoutSeconds", kind: .double, summary: "largest timeoutSeconds a request may ask for") {
             c,
             v throws(ConfigurationError) in
-            c.maxTimeoutSeconds = try positive(v as! Double, "jobs.maxTimeoutSeconds")
+            c.maxTimeoutSeconds = try positive(try value(v, as: Double.self), "jobs.maxTimeoutSeconds")
         },
         Key(
             name: "jobs.baseEnvironment",
             kind: .stringMap,
             summary: "environment every job starts from (the request's env is added)"
-        ) { c, v in
-            c.baseEnvironment = v as! [String: String]
+        ) { c, v throws(ConfigurationError) in
+            c.baseEnvironment = try value(v, as: [String: String].self)
         },
         Key(
             name: "jobs.shimPath",
@@ -314,7 +324,7 @@ struct JobRunnerConfiguration: Sendable {
             summary:
                 "descendants left when the job's process exits: kill (SIGTERM, grace, SIGKILL) or wait (the job ends with the last)"
         ) { c, v throws(ConfigurationError) in
-            guard let policy = LeftoverPolicy(rawValue: v as! String) else {
+            guard let policy = LeftoverPolicy(rawValue: try value(v, as: String.self)) else {
                 throw ConfigurationError(key: "jobs.leftoverProcesses", "must be kill or wait, not '\(v)'")
             }
             c.leftoverProcesses = policy
@@ -373,10 +383,10 @@ struct JobRunnerConfiguration: Sendable {
         Key(name: "audit.maxBytes", kind: .int, summary: "size at which the audit log is rotated to FILE.1 … FILE.N") {
             c,
             v throws(ConfigurationError) in
-            c.auditMaxBytes = try within(v as! Int, 4_096...(1 << 40), "audit.maxBytes")
+            c.auditMaxBytes = try within(try value(v, as: Int.self), 4_096...(1 << 40), "audit.maxBytes")
         },
         Key(name: "audit.keep", kind: .int, summary: "rotated audit files kept") { c, v throws(ConfigurationError) in
-            c.auditKeep = try within(v as! Int, 0...1_000, "audit.keep")
+            c.auditKeep = try within(try value(v, as: Int.self), 0...1_000, "audit.keep")
         },
         Key(
             name: "watchdog.intervalSeconds",
@@ -385,7 +395,11 @@ struct JobRunnerConfiguration: Sendable {
         ) {
             c,
             v throws(ConfigurationError) in
-            c.watchdogIntervalSeconds = try within(v as! Double, 0.1...3_600, "watchdog.intervalSeconds")
+            c.watchdogIntervalSeconds = try within(
+                try value(v, as: Double.self),
+                0.1...3_600,
+                "watchdog.intervalSeconds"
+            )
         },
         Key(
             name: "watchdog.failuresBeforeRestart",
@@ -395,7 +409,11 @@ struct JobRunnerConfiguration: Sendable {
         ) {
             c,
             v throws(ConfigurationError) in
-            c.watchdogFailuresBeforeRestart = try within(v as! Int, 1...1_000, "watchdog.failuresBeforeRestart")
+            c.watchdogFailuresBeforeRestart = try within(
+                try value(v, as: Int.self),
+                1...1_000,
+                "watchdog.failuresBeforeRestart"
+            )
         },
         Key(
             name: "watchdog.maxRestartsPerMinute",
@@ -404,9 +422,25 @@ struct JobRunnerConfiguration: Sendable {
         ) {
             c,
             v throws(ConfigurationError) in
-            c.watchdogMaxRestartsPerMinute = try within(v as! Int, 1...1_000, "watchdog.maxRestartsPerMinute")
+            c.watchdogMaxRestartsPerMinute = try within(
+                try value(v, as: Int.self),
+                1...1_000,
+                "watchdog.maxRestartsPerMinute"
+            )
         },
     ]
+
+    /// The value of a key's kind (the loader converted it to that kind before `apply`); a
+    /// mismatch would be a bug in this file, reported as an error rather than a crash.
+    private static func value<T>(_ v: Any, as type: T.Type) throws(ConfigurationError) -> T {
+        guard let typed = v as? T else {
+            throw ConfigurationError(
+                key: nil,
+                "internal error: \(Swift.type(of: v)) given where \(T.self) was expected"
+            )
+        }
+        return typed
+    }
 
     private static func nonEmpty(_ v: String, _ key: String) throws(ConfigurationError) -> String {
         if v.isEmpty { throw ConfigurationError(key: key, "must not be empty") }
