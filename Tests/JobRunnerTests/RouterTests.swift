@@ -268,7 +268,12 @@ actor MemoryJobs: JobService {
             let version = Self.json(try await client.execute(uri: "/v1/version", method: .get))
             #expect(version["api"] as? String == "v1")
             #expect(version["snapshotFormat"] as? Int == 1)
-            for bad in ["pattern=nope", "tz=Mars/Olympus", "minMatches=0", "fdr=2"] {
+            let tuned = try await client.execute(uri: "/v1/stats?stalledAfter=30&burstFactor=2&all=true", method: .get)
+            #expect(tuned.status == .ok)
+            for bad in [
+                "pattern=nope", "tz=Mars/Olympus", "minMatches=0", "fdr=2", "stalledAfter=-1", "burstFactor=0.5",
+                "minMatches=many", "colour=red",
+            ] {
                 #expect(try await client.execute(uri: "/v1/stats?\(bad)", method: .get).status == .badRequest, "\(bad)")
             }
         }

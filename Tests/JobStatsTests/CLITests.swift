@@ -171,8 +171,9 @@ struct CLITests {
 
     @Test(arguments: [
         (["analyze"], Int32(64), "at least one INPUT"),
-        (["analyze", "x.jrsnap", "--pattern", "nope"], 64, "Unknown pattern 'nope'"),
-        (["analyze", "x.jrsnap", "--tz", "Mars/Olympus"], 64, "Unknown time zone"),
+        (["analyze", "x.jrsnap", "--pattern", "nope"], 64, "--pattern 'nope' is unknown"),
+        (["analyze", "x.jrsnap", "--tz", "Mars/Olympus"], 64, "--tz 'Mars/Olympus' is not a time zone"),
+        (["analyze", "x.jrsnap", "--burst-factor", "0.5"], 64, "--burst-factor must be 1 or more"),
         (["analyze", "x.jrsnap", "--since", "last tuesday"], 64, "--since 'last tuesday' is not a time"),
         (["jobs", "x.jrsnap", "--status", "exploded"], 64, "Unknown status"),
         (["convert", "x.jrsnap", "-o", "out.txt"], 64, ".jrsnap, .csv or .jsonl"),

@@ -43,12 +43,12 @@ public enum JobJSON {
         }
         w.raw("},\"metrics\":{")
         let m = job.metrics
-        for (i, (_, storage)) in MetricColumn.sortedColumns.enumerated() {
+        for (i, (column, _)) in MetricColumn.sortedColumns.enumerated() {
             w.out.append(contentsOf: i == 0 ? Self.metricKeys[i].dropFirst() : Self.metricKeys[i][...])
-            switch storage {
-            case .integer(let k, _, _): w.int(m[keyPath: k])
-            case .real(let k, _, _): w.double(m[keyPath: k])
-            case .flag(let k, _, _): w.raw(m[keyPath: k] ? "true" : "false")
+            switch m[column: column] {
+            case .integer(let v): w.int(v)
+            case .real(let v): w.double(v)
+            case .flag(let v): w.raw(v ? "true" : "false")
             }
         }
         w.raw("},\"name\":")

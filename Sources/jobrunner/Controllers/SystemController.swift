@@ -127,30 +127,21 @@ struct SystemController: Sendable {
     }
 
     /// The pattern suite over the live store: the JSON of `jobstats analyze --format json`.
-    /// Query: `tz`, `minMatches`, `all`, `fdr`, `pattern` (repeatable).
+    /// Query: `tz`, `minMatches`, `all`, `fdr`, `stalledAfter`, `burstFactor`, `pattern`
+    /// (repeatable), checked by the same code as `jobstats analyze`'s options.
     @Sendable func stats(request: Request, context: AppRequestContext) async throws -> Response {
-        let q = request.uri.queryParameters
-        var options = AnalysisOptions()
-        if let tz = q.get("tz") {
-            guard let zone = TimeZone(identifier: tz) else { throw APIError.invalid("'tz' \(tz) is not a time zone") }
-            options.timeZone = zone
+        let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
+        let (options, patterns): (AnalysisOptions, [String])
+        do {
+            (options, patterns) = try AnalysisOptions.parse(parameters)
+        } catch {
+            throw APIError.invalid(error.description)
         }
-        if let m = q.get("minMatches") {
-            guard let n = Int(m), n >= 1 else { throw APIError.invalid("'minMatches' must be an integer of 1 or more") }
-            options.minMatches = n
-        }
-        if let a = q.get("all") { options.showAll = a == "true" || a == "1" || a.isEmpty }
-        if let f = q.get("fdr") {
-            guard let v = Double(f), v > 0, v < 1 else { throw APIError.invalid("'fdr' must be between 0 and 1") }
-            options.falseDiscoveryRate = v
-        }
-        let patterns = q.getAll("pattern")
-        for id in patterns where !PatternSuite.ids.contains(id) {
-            throw APIError.invalid("unknown pattern '\(id)'; patterns are \(PatternSuite.ids.joined(separator: ", "))")
-        }
-        let key =
-            "\(options.timeZone.identifier)|\(options.minMatches)|\(options.showAll)|\(options.falseDiscoveryRate)|\(patterns)"
-        let report = await supervisor.stats(options: options, patterns: patterns, key: key)
+        let report = await supervisor.stats(
+            options: options,
+            patterns: patterns,
+            key: options.cacheKey(patterns: patterns)
+        )
         return try JSONResponse.make(report)
     }
 }

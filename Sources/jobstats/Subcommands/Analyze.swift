@@ -42,32 +42,34 @@ extension JobStats {
         @Option(help: "A burst is a rolling-window peak at least this many times the run's average.")
         var burstFactor: Double = 4
 
-        func validate() throws {
-            let known = PatternSuite.ids
-            for id in patterns where !known.contains(id) {
-                throw ValidationError("Unknown pattern '\(id)'. Please use one of: \(known.joined(separator: ", ")).")
-            }
-            if let tz, TimeZone(identifier: tz) == nil {
-                throw ValidationError(
-                    "Unknown time zone '\(tz)'. Please use an IANA name such as Europe/Paris, or UTC."
+        /// The options checked by the code `GET /v1/stats` uses, errors named as flags.
+        func analysisOptions() throws -> (options: AnalysisOptions, patterns: [String]) {
+            do {
+                return try AnalysisOptions.make(
+                    timeZone: tz,
+                    minMatches: minMatches,
+                    falseDiscoveryRate: fdr,
+                    stalledAfterSeconds: stalledAfter,
+                    burstFactor: burstFactor,
+                    showAll: all,
+                    patterns: patterns
                 )
+            } catch {
+                let flags = [
+                    "pattern": "--pattern", "tz": "--tz", "minMatches": "--min-matches", "fdr": "--fdr",
+                    "stalledAfter": "--stalled-after", "burstFactor": "--burst-factor",
+                ]
+                throw ValidationError("\(flags[error.field] ?? error.field) \(error.message).")
             }
-            if minMatches < 1 { throw ValidationError("--min-matches must be 1 or more.") }
-            if !(fdr > 0 && fdr < 1) { throw ValidationError("--fdr must be between 0 and 1.") }
-            if !(stalledAfter >= 0) { throw ValidationError("--stalled-after must be 0 or more seconds.") }
-            if !(burstFactor >= 1) { throw ValidationError("--burst-factor must be 1 or more.") }
+        }
+
+        func validate() throws {
+            _ = try analysisOptions()
         }
 
         func run() async throws {
             let (table, _) = try Diagnostics.timed("load") { try input.load() }
-            let options = AnalysisOptions(
-                timeZone: tz.flatMap { TimeZone(identifier: $0) } ?? .current,
-                minMatches: minMatches,
-                falseDiscoveryRate: fdr,
-                stalledAfterSeconds: stalledAfter,
-                burstFactor: burstFactor,
-                showAll: all
-            )
+            let (options, patterns) = try analysisOptions()
             let report = Diagnostics.timed("analyze") {
                 Analysis.run(table, options: options, patterns: patterns, now: Diagnostics.now())
             }
