@@ -46,7 +46,7 @@ public enum JobCSV {
         cells.append(String(job.attempt))
         cells.append(opt(job.parentId))
         cells.append(opt(job.retriedBy))
-        for (_, storage) in MetricColumn.columns { cells.append(job.metrics.csvCell(storage)) }
+        for column in MetricColumn.allCases { cells.append(job.metrics.csvCell(column)) }
         return cells.map(escape).joined(separator: ",") + "\r\n"
     }
 
@@ -201,12 +201,12 @@ public enum JobCSV {
         var metrics = JobMetrics()
         for (column, storage) in MetricColumn.columns {
             switch storage {
-            case .integer(let k, _, _): metrics[keyPath: k] = try int(column.rawValue) ?? 0
-            case .real(let k, _, _): metrics[keyPath: k] = try double(column.rawValue) ?? 0
-            case .flag(let k, _, _):
+            case .integer: metrics[column: column] = .integer(try int(column.rawValue) ?? 0)
+            case .real: metrics[column: column] = .real(try double(column.rawValue) ?? 0)
+            case .flag:
                 switch cell(column.rawValue) {
-                case nil, "false", "0": metrics[keyPath: k] = false
-                case "true", "1": metrics[keyPath: k] = true
+                case nil, "false", "0": metrics[column: column] = .flag(false)
+                case "true", "1": metrics[column: column] = .flag(true)
                 case let text?: throw bad(column.rawValue, text, "true or false")
                 }
             }

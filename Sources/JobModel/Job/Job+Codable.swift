@@ -79,20 +79,20 @@ extension JobMetrics {
         self.init()
         for (column, storage) in MetricColumn.columns {
             switch storage {
-            case .integer(let k, _, _): self[keyPath: k] = try c.decodeIfPresent(Int.self, forKey: column) ?? 0
-            case .real(let k, _, _): self[keyPath: k] = try c.decodeIfPresent(Double.self, forKey: column) ?? 0
-            case .flag(let k, _, _): self[keyPath: k] = try c.decodeIfPresent(Bool.self, forKey: column) ?? false
+            case .integer: self[column: column] = .integer(try c.decodeIfPresent(Int.self, forKey: column) ?? 0)
+            case .real: self[column: column] = .real(try c.decodeIfPresent(Double.self, forKey: column) ?? 0)
+            case .flag: self[column: column] = .flag(try c.decodeIfPresent(Bool.self, forKey: column) ?? false)
             }
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: MetricColumn.self)
-        for (column, storage) in MetricColumn.columns {
-            switch storage {
-            case .integer(let k, _, _): try c.encode(self[keyPath: k], forKey: column)
-            case .real(let k, _, _): try c.encode(self[keyPath: k], forKey: column)
-            case .flag(let k, _, _): try c.encode(self[keyPath: k], forKey: column)
+        for column in MetricColumn.allCases {
+            switch self[column: column] {
+            case .integer(let v): try c.encode(v, forKey: column)
+            case .real(let v): try c.encode(v, forKey: column)
+            case .flag(let v): try c.encode(v, forKey: column)
             }
         }
     }

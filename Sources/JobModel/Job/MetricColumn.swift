@@ -5,7 +5,8 @@ import Foundation
 ///
 /// A new metric is its computation (a stored property of ``JobMetrics``, filled by the
 /// monitor or the exit record), its storage (a column of ``JobTable``, a field of
-/// `snapshot.proto`) and one case here with its ``storage`` line; every format picks it up.
+/// `snapshot.proto`) and one case here: its ``storage`` line and its line in each of the
+/// exhaustive switches below (the compiler lists them). Every format then picks it up.
 public enum MetricColumn: String, CaseIterable, Sendable {
     case sampleCount, cpuPercentAvg, cpuPercentMax, cpuSeconds, rssBytesAvg, rssBytesMax, rssTrendBytesPerSecond
     case memoryLeakSuspected, ioOpsPerSecondAvg, ioOpsPerSecondPeak, ioReadBytes, ioWriteBytes
@@ -26,16 +27,12 @@ public enum MetricColumn: String, CaseIterable, Sendable {
         case required, optional, onlyWhenNonZero
     }
 
-    /// Where the metric lives: in the record, in the table, in a snapshot batch.
+    /// Where the metric lives: its column of the table, its field of a snapshot batch.
     enum Storage {
-        case integer(WritableKeyPath<JobMetrics, Int>, WritableKeyPath<JobTable, [Int64]>, SnapshotInteger)
-        case real(
-            WritableKeyPath<JobMetrics, Double>,
-            WritableKeyPath<JobTable, [Double]>,
-            WritableKeyPath<Batch, Jobrunner_Snapshot_V1_DoubleColumn>
-        )
+        case integer(WritableKeyPath<JobTable, [Int64]>, SnapshotInteger)
+        case real(WritableKeyPath<JobTable, [Double]>, WritableKeyPath<Batch, Jobrunner_Snapshot_V1_DoubleColumn>)
         /// Bit-packed in snapshots (8 jobs a byte).
-        case flag(WritableKeyPath<JobMetrics, Bool>, WritableKeyPath<JobTable, [Bool]>, WritableKeyPath<Batch, Data>)
+        case flag(WritableKeyPath<JobTable, [Bool]>, WritableKeyPath<Batch, Data>)
     }
 
     /// Every column with its storage, in order: the key paths are made once (building them
@@ -56,29 +53,29 @@ public enum MetricColumn: String, CaseIterable, Sendable {
 
     var storage: Storage {
         switch self {
-        case .sampleCount: .integer(\.sampleCount, \.sampleCount, .uint64(\.sampleCount))
-        case .cpuPercentAvg: .real(\.cpuPercentAvg, \.cpuPercentAvg, \.cpuPercentAvg)
-        case .cpuPercentMax: .real(\.cpuPercentMax, \.cpuPercentMax, \.cpuPercentMax)
-        case .cpuSeconds: .real(\.cpuSeconds, \.cpuSeconds, \.cpuSeconds)
-        case .rssBytesAvg: .integer(\.rssBytesAvg, \.rssBytesAvg, .uint64(\.rssBytesAvg))
-        case .rssBytesMax: .integer(\.rssBytesMax, \.rssBytesMax, .uint64(\.rssBytesMax))
+        case .sampleCount: .integer(\.sampleCount, .uint64(\.sampleCount))
+        case .cpuPercentAvg: .real(\.cpuPercentAvg, \.cpuPercentAvg)
+        case .cpuPercentMax: .real(\.cpuPercentMax, \.cpuPercentMax)
+        case .cpuSeconds: .real(\.cpuSeconds, \.cpuSeconds)
+        case .rssBytesAvg: .integer(\.rssBytesAvg, .uint64(\.rssBytesAvg))
+        case .rssBytesMax: .integer(\.rssBytesMax, .uint64(\.rssBytesMax))
         case .rssTrendBytesPerSecond:
-            .real(\.rssTrendBytesPerSecond, \.rssTrendBytesPerSecond, \.rssTrendBytesPerSecond)
-        case .memoryLeakSuspected: .flag(\.memoryLeakSuspected, \.memoryLeakSuspected, \.memoryLeakSuspected)
-        case .ioOpsPerSecondAvg: .real(\.ioOpsPerSecondAvg, \.ioOpsPerSecondAvg, \.ioOpsPerSecondAvg)
-        case .ioOpsPerSecondPeak: .real(\.ioOpsPerSecondPeak, \.ioOpsPerSecondPeak, \.ioOpsPerSecondPeak)
-        case .ioReadBytes: .integer(\.ioReadBytes, \.ioReadBytes, .uint64(\.ioReadBytes))
-        case .ioWriteBytes: .integer(\.ioWriteBytes, \.ioWriteBytes, .uint64(\.ioWriteBytes))
+            .real(\.rssTrendBytesPerSecond, \.rssTrendBytesPerSecond)
+        case .memoryLeakSuspected: .flag(\.memoryLeakSuspected, \.memoryLeakSuspected)
+        case .ioOpsPerSecondAvg: .real(\.ioOpsPerSecondAvg, \.ioOpsPerSecondAvg)
+        case .ioOpsPerSecondPeak: .real(\.ioOpsPerSecondPeak, \.ioOpsPerSecondPeak)
+        case .ioReadBytes: .integer(\.ioReadBytes, .uint64(\.ioReadBytes))
+        case .ioWriteBytes: .integer(\.ioWriteBytes, .uint64(\.ioWriteBytes))
         case .netConnectionsPerSecondAvg:
-            .real(\.netConnectionsPerSecondAvg, \.netConnectionsPerSecondAvg, \.netConnectionsPerSecondAvg)
+            .real(\.netConnectionsPerSecondAvg, \.netConnectionsPerSecondAvg)
         case .netConnectionsPerSecondPeak:
-            .real(\.netConnectionsPerSecondPeak, \.netConnectionsPerSecondPeak, \.netConnectionsPerSecondPeak)
+            .real(\.netConnectionsPerSecondPeak, \.netConnectionsPerSecondPeak)
         case .netConnectionsTotal:
-            .integer(\.netConnectionsTotal, \.netConnectionsTotal, .uint64(\.netConnectionsTotal))
-        case .stalledSeconds: .real(\.stalledSeconds, \.stalledSeconds, \.stalledSeconds)
-        case .processCountMax: .integer(\.processCountMax, \.processCountMax, .uint32(\.processCountMax))
-        case .leftoverProcesses: .integer(\.leftoverProcesses, \.leftoverProcesses, .uint32(\.leftoverProcesses))
-        case .memoryPeakBytes: .integer(\.memoryPeakBytes, \.memoryPeakBytes, .uint64(\.memoryPeakBytes))
+            .integer(\.netConnectionsTotal, .uint64(\.netConnectionsTotal))
+        case .stalledSeconds: .real(\.stalledSeconds, \.stalledSeconds)
+        case .processCountMax: .integer(\.processCountMax, .uint32(\.processCountMax))
+        case .leftoverProcesses: .integer(\.leftoverProcesses, .uint32(\.leftoverProcesses))
+        case .memoryPeakBytes: .integer(\.memoryPeakBytes, .uint64(\.memoryPeakBytes))
         }
     }
 
@@ -94,11 +91,11 @@ public enum MetricColumn: String, CaseIterable, Sendable {
 
 extension JobMetrics {
     /// The metric's value as the CSV writes it.
-    func csvCell(_ storage: MetricColumn.Storage) -> String {
-        switch storage {
-        case .integer(let metric, _, _): String(self[keyPath: metric])
-        case .real(let metric, _, _): "\(self[keyPath: metric])"
-        case .flag(let metric, _, _): self[keyPath: metric] ? "true" : "false"
+    func csvCell(_ column: MetricColumn) -> String {
+        switch self[column: column] {
+        case .integer(let v): String(v)
+        case .real(let v): "\(v)"
+        case .flag(let v): v ? "true" : "false"
         }
     }
 }
@@ -108,33 +105,21 @@ extension JobTable {
     mutating func reserveMetricCapacity(_ total: Int) {
         for (_, storage) in MetricColumn.columns {
             switch storage {
-            case .integer(_, let t, _): self[keyPath: t].reserveCapacity(total)
-            case .real(_, let t, _): self[keyPath: t].reserveCapacity(total)
-            case .flag(_, let t, _): self[keyPath: t].reserveCapacity(total)
+            case .integer(let t, _): self[keyPath: t].reserveCapacity(total)
+            case .real(let t, _): self[keyPath: t].reserveCapacity(total)
+            case .flag(let t, _): self[keyPath: t].reserveCapacity(total)
             }
         }
     }
 
     /// Appends `m` as the metrics of a new last row.
     mutating func appendMetrics(_ m: JobMetrics) {
-        for (_, storage) in MetricColumn.columns {
-            switch storage {
-            case .integer(let k, let t, _): self[keyPath: t].append(Int64(m[keyPath: k]))
-            case .real(let k, let t, _): self[keyPath: t].append(m[keyPath: k])
-            case .flag(let k, let t, _): self[keyPath: t].append(m[keyPath: k])
-            }
-        }
+        for column in MetricColumn.allCases { append(m[column: column], to: column) }
     }
 
     /// Sets the metrics of `row` to `m`.
     mutating func setMetrics(_ m: JobMetrics, row: Int) {
-        for (_, storage) in MetricColumn.columns {
-            switch storage {
-            case .integer(let k, let t, _): self[keyPath: t][row] = Int64(m[keyPath: k])
-            case .real(let k, let t, _): self[keyPath: t][row] = m[keyPath: k]
-            case .flag(let k, let t, _): self[keyPath: t][row] = m[keyPath: k]
-            }
-        }
+        for column in MetricColumn.allCases { set(m[column: column], in: column, row: row) }
     }
 
     /// The metrics of `row`.
@@ -146,26 +131,15 @@ extension JobTable {
 
     /// Appends the metric columns of `other`: all its rows (`row` nil), or one.
     mutating func appendMetrics(of other: JobTable, row: Int? = nil) {
+        if let row {
+            for column in MetricColumn.allCases { append(other.value(column, row: row), to: column) }
+            return
+        }
         for (_, storage) in MetricColumn.columns {
             switch storage {
-            case .integer(_, let t, _):
-                if let row {
-                    self[keyPath: t].append(other[keyPath: t][row])
-                } else {
-                    self[keyPath: t] += other[keyPath: t]
-                }
-            case .real(_, let t, _):
-                if let row {
-                    self[keyPath: t].append(other[keyPath: t][row])
-                } else {
-                    self[keyPath: t] += other[keyPath: t]
-                }
-            case .flag(_, let t, _):
-                if let row {
-                    self[keyPath: t].append(other[keyPath: t][row])
-                } else {
-                    self[keyPath: t] += other[keyPath: t]
-                }
+            case .integer(let t, _): self[keyPath: t] += other[keyPath: t]
+            case .real(let t, _): self[keyPath: t] += other[keyPath: t]
+            case .flag(let t, _): self[keyPath: t] += other[keyPath: t]
             }
         }
     }
@@ -178,9 +152,11 @@ enum MetricValue: Equatable {
     case flag(Bool)
 }
 
-// The paths run for every job the API writes or a table rebuilds use these switches, not
-// the key paths of `storage`: applying a key path cost about 0.4 µs, and a page of 100 jobs
-// of a 1,000,000-job history took 3.3 ms p99 instead of 1.1 ms (scripts/bench-scale.py).
+// What runs once per job (the API's JSON, a table row, CSV, Codable, appends and updates of
+// rows) goes through these switches, not through key paths: applying a key path cost about
+// 0.4 µs, and with key paths a page of 100 jobs of a 1,000,000-job history took 3.3 ms p99
+// instead of 1.1 ms (scripts/bench-scale.py). Key paths (``MetricColumn/storage``) serve
+// what runs once per column: snapshot batches, capacity, whole-table appends.
 // The switches are exhaustive: a new case does not compile until each has its line.
 
 extension JobMetrics {
@@ -258,6 +234,64 @@ extension JobTable {
         case .processCountMax: .integer(Int(processCountMax[row]))
         case .leftoverProcesses: .integer(Int(leftoverProcesses[row]))
         case .memoryPeakBytes: .integer(Int(memoryPeakBytes[row]))
+        }
+    }
+}
+
+extension MetricValue {
+    var integer: Int { if case .integer(let v) = self { v } else { 0 } }
+    var real: Double { if case .real(let v) = self { v } else { 0 } }
+    var flag: Bool { if case .flag(let v) = self { v } else { false } }
+}
+
+extension JobTable {
+    /// Appends `value` to `column`.
+    mutating func append(_ value: MetricValue, to column: MetricColumn) {
+        switch column {
+        case .sampleCount: sampleCount.append(Int64(value.integer))
+        case .cpuPercentAvg: cpuPercentAvg.append(value.real)
+        case .cpuPercentMax: cpuPercentMax.append(value.real)
+        case .cpuSeconds: cpuSeconds.append(value.real)
+        case .rssBytesAvg: rssBytesAvg.append(Int64(value.integer))
+        case .rssBytesMax: rssBytesMax.append(Int64(value.integer))
+        case .rssTrendBytesPerSecond: rssTrendBytesPerSecond.append(value.real)
+        case .memoryLeakSuspected: memoryLeakSuspected.append(value.flag)
+        case .ioOpsPerSecondAvg: ioOpsPerSecondAvg.append(value.real)
+        case .ioOpsPerSecondPeak: ioOpsPerSecondPeak.append(value.real)
+        case .ioReadBytes: ioReadBytes.append(Int64(value.integer))
+        case .ioWriteBytes: ioWriteBytes.append(Int64(value.integer))
+        case .netConnectionsPerSecondAvg: netConnectionsPerSecondAvg.append(value.real)
+        case .netConnectionsPerSecondPeak: netConnectionsPerSecondPeak.append(value.real)
+        case .netConnectionsTotal: netConnectionsTotal.append(Int64(value.integer))
+        case .stalledSeconds: stalledSeconds.append(value.real)
+        case .processCountMax: processCountMax.append(Int64(value.integer))
+        case .leftoverProcesses: leftoverProcesses.append(Int64(value.integer))
+        case .memoryPeakBytes: memoryPeakBytes.append(Int64(value.integer))
+        }
+    }
+
+    /// Sets `column` at `row` to `value`.
+    mutating func set(_ value: MetricValue, in column: MetricColumn, row: Int) {
+        switch column {
+        case .sampleCount: sampleCount[row] = Int64(value.integer)
+        case .cpuPercentAvg: cpuPercentAvg[row] = value.real
+        case .cpuPercentMax: cpuPercentMax[row] = value.real
+        case .cpuSeconds: cpuSeconds[row] = value.real
+        case .rssBytesAvg: rssBytesAvg[row] = Int64(value.integer)
+        case .rssBytesMax: rssBytesMax[row] = Int64(value.integer)
+        case .rssTrendBytesPerSecond: rssTrendBytesPerSecond[row] = value.real
+        case .memoryLeakSuspected: memoryLeakSuspected[row] = value.flag
+        case .ioOpsPerSecondAvg: ioOpsPerSecondAvg[row] = value.real
+        case .ioOpsPerSecondPeak: ioOpsPerSecondPeak[row] = value.real
+        case .ioReadBytes: ioReadBytes[row] = Int64(value.integer)
+        case .ioWriteBytes: ioWriteBytes[row] = Int64(value.integer)
+        case .netConnectionsPerSecondAvg: netConnectionsPerSecondAvg[row] = value.real
+        case .netConnectionsPerSecondPeak: netConnectionsPerSecondPeak[row] = value.real
+        case .netConnectionsTotal: netConnectionsTotal[row] = Int64(value.integer)
+        case .stalledSeconds: stalledSeconds[row] = value.real
+        case .processCountMax: processCountMax[row] = Int64(value.integer)
+        case .leftoverProcesses: leftoverProcesses[row] = Int64(value.integer)
+        case .memoryPeakBytes: memoryPeakBytes[row] = Int64(value.integer)
         }
     }
 }

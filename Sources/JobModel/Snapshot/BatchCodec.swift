@@ -145,7 +145,7 @@ enum BatchCodec {
 
         for (column, storage) in MetricColumn.columns {
             switch storage {
-            case .integer(_, let t, let field):
+            case .integer(let t, let field):
                 let values = table[keyPath: t][rows]
                 // Some columns are written only when a job of the batch has a figure.
                 if column.snapshotPresence == .onlyWhenNonZero, !values.contains(where: { $0 != 0 }) { continue }
@@ -153,9 +153,9 @@ enum BatchCodec {
                 case .uint64(let f): batch[keyPath: f] = values.map { UInt64(clamping: $0) }
                 case .uint32(let f): batch[keyPath: f] = values.map { UInt32(clamping: $0) }
                 }
-            case .real(_, let t, let f):
+            case .real(let t, let f):
                 batch[keyPath: f] = encodeDoubles(table[keyPath: t][rows])
-            case .flag(_, let t, let f):
+            case .flag(let t, let f):
                 var bits = [UInt8](repeating: 0, count: (n + 7) / 8)
                 for (i, on) in table[keyPath: t][rows].enumerated() where on { bits[i >> 3] |= 1 << UInt8(i & 7) }
                 batch[keyPath: f] = Data(bits)
@@ -243,7 +243,7 @@ enum BatchCodec {
         var reals: [[Double]] = []
         for (column, storage) in MetricColumn.columns {
             switch storage {
-            case .integer(_, _, let field):
+            case .integer(_, let field):
                 let count =
                     switch field {
                     case .uint64(let f): batch[keyPath: f].count
@@ -252,9 +252,9 @@ enum BatchCodec {
                 // Columns added after format 1 shipped: absent (empty) in older snapshots.
                 if count == 0, column.snapshotPresence != .required { continue }
                 try check(count, column.rawValue)
-            case .real(_, _, let f):
+            case .real(_, let f):
                 reals.append(try decodeDoubles(batch[keyPath: f], count: n, field: column.rawValue))
-            case .flag(_, _, let f):
+            case .flag(_, let f):
                 try check(batch[keyPath: f].count, column.rawValue, (n + 7) / 8)
             }
         }
@@ -317,24 +317,24 @@ enum BatchCodec {
         var nextReal = 0
         for (_, storage) in MetricColumn.columns {
             switch storage {
-            case .integer(_, let t, .uint64(let f)):
+            case .integer(let t, .uint64(let f)):
                 let values = batch[keyPath: f]
                 if values.isEmpty {
                     table[keyPath: t].append(contentsOf: repeatElement(0, count: n))
                 } else {
                     table[keyPath: t].append(contentsOf: values.lazy.map { Int64(clamping: $0) })
                 }
-            case .integer(_, let t, .uint32(let f)):
+            case .integer(let t, .uint32(let f)):
                 let values = batch[keyPath: f]
                 if values.isEmpty {
                     table[keyPath: t].append(contentsOf: repeatElement(0, count: n))
                 } else {
                     table[keyPath: t].append(contentsOf: values.lazy.map { Int64($0) })
                 }
-            case .real(_, let t, _):
+            case .real(let t, _):
                 table[keyPath: t] += reals[nextReal]
                 nextReal += 1
-            case .flag(_, let t, let f):
+            case .flag(let t, let f):
                 batch[keyPath: f].withUnsafeBytes { (bits: UnsafeRawBufferPointer) in
                     table[keyPath: t].append(contentsOf: (0..<n).lazy.map { bits[$0 >> 3] & (1 << UInt8($0 & 7)) != 0 })
                 }
