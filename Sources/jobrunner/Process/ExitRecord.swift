@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -46,7 +47,7 @@ struct RunFile: Sendable {
         /// No such file, or no complete first line yet.
         case absent
         /// The read failed for a reason that may pass (EMFILE, ENFILE, ENOMEM, EINTR, EAGAIN, EIO…).
-        case unreadable(errno: Int32)
+        case unreadable(Errno)
         case present(RunFile)
 
         var file: RunFile? {
@@ -59,7 +60,7 @@ struct RunFile: Sendable {
         let fd = open(path(directory: directory, id: id), O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let error = errno
-            return error == ENOENT || error == ENOTDIR ? .absent : .unreadable(errno: error)
+            return error == ENOENT || error == ENOTDIR ? .absent : .unreadable(Errno(rawValue: error))
         }
         defer { close(fd) }
         var data = [UInt8]()
@@ -68,7 +69,7 @@ struct RunFile: Sendable {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                return .unreadable(errno: errno)
+                return .unreadable(Errno(rawValue: errno))
             }
             if n == 0 { break }
             data += buffer[..<n]

@@ -1,5 +1,6 @@
 import CSystemSupport
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -48,10 +49,13 @@ struct ShimLauncher: Sendable {
     }
 
     struct SpawnError: Error, CustomStringConvertible {
-        var errno: Int32
-        var description: String { "cannot start jobshim: \(String(cString: strerror(errno)))" }
+        var cause: Errno
+        var description: String { "cannot start jobshim: \(cause)" }
         /// Out of descriptors, processes or memory: the job can be launched again later.
-        var isTransient: Bool { [EMFILE, ENFILE, EAGAIN, ENOMEM, EINTR].contains(errno) }
+        var isTransient: Bool {
+            [.tooManyOpenFiles, .tooManyOpenFilesInSystem, .resourceTemporarilyUnavailable, .noMemory, .interrupted]
+                .contains(cause)
+        }
     }
 
     /// Spawns the shim of job `id`; returns the shim's pid.
@@ -83,7 +87,7 @@ struct ShimLauncher: Sendable {
             O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
             0o640
         )
-        if runFile < 0 { throw SpawnError(errno: errno) }
+        if runFile < 0 { throw SpawnError(cause: Errno(rawValue: errno)) }
         close(runFile)
         let env = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
@@ -94,7 +98,7 @@ struct ShimLauncher: Sendable {
         }
         if rc != 0 {
             unlink(RunFile.path(directory: runDirectory, id: id))  // no shim: nothing to adopt
-            throw SpawnError(errno: rc)
+            throw SpawnError(cause: Errno(rawValue: rc))
         }
         return pid
     }

@@ -3,6 +3,7 @@ import Foundation
 import JobModel
 import Logging
 import ProcessMonitor
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -321,7 +322,7 @@ actor JobSupervisor: JobService {
                 logger.warning(
                     "Run file cannot be read now; trying again",
                     metadata: [
-                        "job.id": "\(id)", "error": "\(String(cString: strerror(error)))", "attempt": "\(attempts)",
+                        "job.id": "\(id)", "error": "\(error)", "attempt": "\(attempts)",
                     ]
                 )
             }

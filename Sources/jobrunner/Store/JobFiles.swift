@@ -37,11 +37,11 @@ struct JobFiles: Sendable {
         let data = try JSONEncoder().encode(spec)
         let path = specPath(id)
         let fd = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Journal.Failure(message: "\(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Journal.Failure.system(path) }
         let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         guard written == data.count, rename(path + ".tmp", path) == 0 else {
-            throw Journal.Failure(message: "\(path): \(String(cString: strerror(errno)))")
+            throw Journal.Failure.system(path)
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import JobModel
 import ServiceLifecycle
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -16,9 +17,22 @@ import Glibc
 /// `state/journal/NNNNNNNN.jsonl`; ``rotate()`` starts a new one so that a snapshot can
 /// cover everything before it, and ``removeSegments(before:)`` drops what a snapshot holds.
 final class Journal: Service, Sendable {
+    /// A journal, spec or state file that could not be written; `cause` keeps the errno.
     struct Failure: Error, CustomStringConvertible {
         var message: String
+        var cause: Errno?
         var description: String { message }
+
+        init(message: String, cause: Errno? = nil) {
+            self.message = message
+            self.cause = cause
+        }
+
+        /// `what` failed with the calling thread's errno: "WHAT: strerror", errno kept.
+        static func system(_ what: String) -> Failure {
+            let cause = Errno(rawValue: errno)
+            return Failure(message: "\(what): \(cause)", cause: cause)
+        }
     }
 
     private struct State {
@@ -73,7 +87,7 @@ final class Journal: Service, Sendable {
     private static func open(directory: String, segment: Int) throws -> Int32 {
         let path = segmentPath(directory: directory, segment: segment)
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        if fd < 0 { throw Failure(message: "cannot open the journal \(path): \(String(cString: strerror(errno)))") }
+        if fd < 0 { throw Failure.system("cannot open the journal \(path)") }
         return fd
     }
 
@@ -179,14 +193,14 @@ final class Journal: Service, Sendable {
                 let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
                 if n < 0 {
                     if errno == EINTR { continue }
-                    failure = Failure(message: "cannot write the journal: \(String(cString: strerror(errno)))")
+                    failure = Failure.system("cannot write the journal")
                     break
                 }
                 done += n
             }
             let syncStarted = ContinuousClock.now
             if failure == nil, fdatasync(fd) != 0 {
-                failure = Failure(message: "cannot sync the journal: \(String(cString: strerror(errno)))")
+                failure = Failure.system("cannot sync the journal")
             }
             ServiceMetrics.journalFsync.record(duration: ContinuousClock.now - syncStarted)
             if failure != nil {
