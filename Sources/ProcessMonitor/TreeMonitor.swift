@@ -328,6 +328,11 @@ public struct TreeMonitor: ~Copyable {
 
     private mutating func update(session: Int32, processes: [(pid: Int32, stat: ProcStat)], now: Double) {
         guard var tree = trees[session] else { return }
+        // A pass between the job's last exit and its shim's (the tree is empty, or holds only
+        // zombies and processes in exit, whose memory is already gone) is not a sample: its
+        // zero RSS would lower the averages and break the RSS trend of a job that grew to its
+        // end (one such point took R² from 1.0 to 0.63: the leak went unreported).
+        guard processes.contains(where: { $0.stat.state != UInt8(ascii: "Z") && $0.stat.rssPages > 0 }) else { return }
         var seen: [Int32: ProcessCounters] = [:]
         var rssPages: Int64 = 0
         for (pid, stat) in processes {
