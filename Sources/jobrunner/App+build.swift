@@ -24,18 +24,18 @@ func buildApplication(
     let state = configuration.stateDirectory
     try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
     let lock = try StateLock.acquire(state: state, name: "server")
-    try checkBindable(host: configuration.listenHost, port: configuration.listenPort)
+    try checkBindable(host: configuration.http.host, port: configuration.http.port)
     let descriptorLimit = DescriptorBudget.shared.raiseLimit()
     DescriptorBudget.shared.recount()
     var tokens: TokenAuthority?
-    if let path = configuration.tokensFile {
+    if let path = configuration.security.tokensFile {
         do {
             tokens = try TokenAuthority(path: path)
         } catch {
             throw ConfigurationError(key: "security.tokensFile", "cannot be used: \(error)")
         }
     }
-    let runAs = try configuration.runAsUser.map { try RunAsUser.resolve($0) }
+    let runAs = try configuration.jobs.runAsUser.map { try RunAsUser.resolve($0) }
     for sub in ["journal", "snapshots", "logs", "run", "specs"] {
         try FileManager.default.createDirectory(atPath: "\(state)/\(sub)", withIntermediateDirectories: true)
     }
@@ -49,19 +49,19 @@ func buildApplication(
     } catch {
         throw ConfigurationError(key: "runDirectory", "cannot be created: \(error.localizedDescription)")
     }
-    let shim = try ShimLauncher.locateShim(configured: configuration.shimPath)
+    let shim = try ShimLauncher.locateShim(configured: configuration.jobs.shimPath)
     let cgroups = try jobCgroups(configuration, logger: logger)
     let audit = AuditLog(
         path: configuration.auditPath,
-        maxBytes: configuration.auditMaxBytes,
-        keep: configuration.auditKeep
+        maxBytes: configuration.audit.maxBytes,
+        keep: configuration.audit.keep
     )
     audit.record(
         "managerStarted",
         [
             "version": ProductVersion.current, "pid": Int(getpid()),
             "configDigest": configurationDigest(configuration),
-            "listen": "\(configuration.listenHost):\(configuration.listenPort)",
+            "listen": "\(configuration.http.host):\(configuration.http.port)",
             "runDirectory": runDirectory, "descriptorLimit": descriptorLimit,
             "containment": cgroups?.summary ?? "proc",
         ]
@@ -105,15 +105,18 @@ func buildApplication(
     )
     let reaper = Reaper()
     let supervisor = JobSupervisor(
-        configuration: configuration,
+        settings: configuration.jobs,
+        instance: configuration.instance,
+        stateDirectory: state,
+        runDirectory: runDirectory,
         launcher: ShimLauncher(
             shimPath: shim,
             stateDirectory: state,
             runDirectory: runDirectory,
-            maxLogBytes: configuration.maxLogBytes,
+            maxLogBytes: configuration.jobs.maxLogBytes,
             runAs: runAs,
-            killGraceSeconds: configuration.killGraceSeconds,
-            leftovers: configuration.leftoverProcesses,
+            killGraceSeconds: configuration.jobs.killGraceSeconds,
+            leftovers: configuration.jobs.leftoverProcesses,
             cgroups: cgroups
         ),
         journal: journal,
@@ -145,10 +148,10 @@ func buildApplication(
     let addressFile = "\(state)/jobrunner.addr"
     let connections = ConnectionRegistry()
     let guardSettings = ConnectionGuard.Settings(
-        headerTimeout: .nanoseconds(Int64(configuration.headerTimeoutSeconds * 1e9)),
-        bodyTimeout: .nanoseconds(Int64(configuration.bodyTimeoutSeconds * 1e9)),
-        idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)),
-        maxConnections: configuration.maxConnections
+        headerTimeout: .nanoseconds(Int64(configuration.http.headerTimeoutSeconds * 1e9)),
+        bodyTimeout: .nanoseconds(Int64(configuration.http.bodyTimeoutSeconds * 1e9)),
+        idleTimeout: .nanoseconds(Int64(configuration.http.idleTimeoutSeconds * 1e9)),
+        maxConnections: configuration.http.maxConnections
     )
     return Application(
         router: router,
@@ -158,7 +161,7 @@ func buildApplication(
             )
         ),
         configuration: .init(
-            address: .hostname(configuration.listenHost, port: configuration.listenPort),
+            address: .hostname(configuration.http.host, port: configuration.http.port),
             serverName: nil,
             backlog: 1_024,
             reuseAddress: true
@@ -166,25 +169,27 @@ func buildApplication(
         services: [
             DescriptorBudgetService(),
             journal,
-            SupervisorService(supervisor: supervisor, reaper: reaper, configuration: configuration, logger: logger),
+            SupervisorService(supervisor: supervisor, reaper: reaper, monitor: configuration.monitor, logger: logger),
             SnapshotService(
                 supervisor: supervisor,
                 journal: journal,
                 audit: audit,
-                configuration: configuration,
+                settings: configuration.snapshot,
+                stateDirectory: configuration.stateDirectory,
+                instance: configuration.instance,
                 logger: logger
             ),
         ],
         onServerRunning: { channel in
             withExtendedLifetime(lock) {}  // held for the process's life
-            let port = channel.localAddress?.port ?? configuration.listenPort
+            let port = channel.localAddress?.port ?? configuration.http.port
             try? "\(getpid())\n".write(toFile: "\(state)/jobrunner.pid", atomically: true, encoding: .utf8)
-            let text = "\(configuration.listenHost):\(port)\n"
+            let text = "\(configuration.http.host):\(port)\n"
             try? text.write(toFile: addressFile + ".tmp", atomically: false, encoding: .utf8)
             rename(addressFile + ".tmp", addressFile)
             logger.notice(
                 "Listening",
-                metadata: ["address": "\(configuration.listenHost):\(port)", "version": "\(ProductVersion.current)"]
+                metadata: ["address": "\(configuration.http.host):\(port)", "version": "\(ProductVersion.current)"]
             )
         },
         logger: logger
@@ -241,13 +246,18 @@ func buildRouter(
     router.add(
         middleware: APIMiddleware(
             audit: audit,
-            clients: ClientAllowList(networks: configuration.allowedClients?.compactMap(IPNetwork.init)),
+            clients: ClientAllowList(networks: configuration.security.allowedClients?.compactMap(IPNetwork.init)),
             tokens: tokens
         )
     )
     router.add(middleware: MetricsMiddleware())
-    JobsController(supervisor: service, configuration: configuration).addRoutes(to: router)
-    SystemController(supervisor: service, configuration: configuration).addRoutes(to: router)
+    JobsController(
+        supervisor: service,
+        jobs: configuration.jobs,
+        maxBodyBytes: configuration.http.maxBodyBytes,
+        stateDirectory: configuration.stateDirectory
+    ).addRoutes(to: router)
+    SystemController(supervisor: service).addRoutes(to: router)
     try router.validate()
     return router
 }
@@ -366,21 +376,21 @@ struct APIMiddleware: RouterMiddleware {
 /// `jobs.cgroups`: the jobs' cgroup v2 subtree, or `nil` for the /proc way alone (logged
 /// with the reason); `required` without one is a configuration error (exit 78).
 private func jobCgroups(_ configuration: JobRunnerConfiguration, logger: Logger) throws -> JobCgroups? {
-    guard configuration.cgroups != .off else {
+    guard configuration.jobs.cgroups != .off else {
         logger.info("Containment: /proc (jobs.cgroups is off)")
         return nil
     }
-    switch JobCgroups.detect(configuredPath: configuration.cgroupPath) {
+    switch JobCgroups.detect(configuredPath: configuration.jobs.cgroupPath) {
     case .success(let groups):
         logger.notice("Containment: one cgroup v2 group per job", metadata: ["cgroup": "\(groups.summary)"])
         return groups
     case .failure(let why):
-        if configuration.cgroups == .required {
+        if configuration.jobs.cgroups == .required {
             throw ConfigurationError(key: "jobs.cgroups", "is required but no cgroup v2 group can be used: \(why)")
         }
         let message: Logger.Message =
             "Containment: /proc (subreaper shim, descendants followed); no cgroup v2 group per job"
-        if configuration.cgroupPath != nil {
+        if configuration.jobs.cgroupPath != nil {
             logger.warning(message, metadata: ["reason": "\(why)"])
         } else {
             logger.info(message, metadata: ["reason": "\(why)"])

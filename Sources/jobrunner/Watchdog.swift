@@ -143,7 +143,7 @@ struct Watchdog {
         var restarts: [Date] = []
         var backoff = 0.1
         var cause = "start"
-        let hungAfter = configuration.watchdogIntervalSeconds * Double(configuration.watchdogFailuresBeforeRestart)
+        let hungAfter = configuration.watchdog.intervalSeconds * Double(configuration.watchdog.failuresBeforeRestart)
         while true {
             try? FileManager.default.removeItem(atPath: state + "/jobrunner.addr")
             guard let child = spawn() else {
@@ -171,9 +171,9 @@ struct Watchdog {
                     break loop
                 }
                 if Date() >= nextProbe {
-                    nextProbe = nextProbe.addingTimeInterval(configuration.watchdogIntervalSeconds)
+                    nextProbe = nextProbe.addingTimeInterval(configuration.watchdog.intervalSeconds)
                     if nextProbe < Date() {
-                        nextProbe = Date().addingTimeInterval(configuration.watchdogIntervalSeconds)
+                        nextProbe = Date().addingTimeInterval(configuration.watchdog.intervalSeconds)
                     }
                     // A server still starting (no address yet) is not counted as failing.
                     if FileManager.default.fileExists(atPath: state + "/jobrunner.addr") {
@@ -184,7 +184,7 @@ struct Watchdog {
                         } else {
                             failures += 1
                             let since =
-                                lastHealthy ?? probeStarted.addingTimeInterval(-configuration.watchdogIntervalSeconds)
+                                lastHealthy ?? probeStarted.addingTimeInterval(-configuration.watchdog.intervalSeconds)
                             if Date().timeIntervalSince(since) >= hungAfter {
                                 kill(child, SIGKILL)
                                 while waitpid(child, &status, 0) < 0 && errno == EINTR {}
@@ -217,7 +217,7 @@ struct Watchdog {
                 : "exited: \(Self.exitStatus(status))"
             if Date().timeIntervalSince(started) > 60 { backoff = 0.1 }
             restarts = restarts.filter { Date().timeIntervalSince($0) < 60 } + [Date()]
-            if restarts.count > configuration.watchdogMaxRestartsPerMinute {
+            if restarts.count > configuration.watchdog.maxRestartsPerMinute {
                 audit("watchdogGaveUp", ["cause": cause, "restartsInLastMinute": "\(restarts.count)"])
                 return 1
             }

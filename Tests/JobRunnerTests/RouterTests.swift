@@ -79,7 +79,7 @@ actor MemoryJobs: JobService {
         configuration.stateDirectory =
             FileManager.default.temporaryDirectory
             .appendingPathComponent("jobrunner-router-\(UUID().uuidString)").path
-        configuration.allowedClients = nil  // the test channel has no peer address
+        configuration.security.allowedClients = nil  // the test channel has no peer address
         change(&configuration)
         return configuration
     }
@@ -154,7 +154,7 @@ actor MemoryJobs: JobService {
 
     @Test func commandsOutsideTheAllowListAreRefused() async throws {
         let service = MemoryJobs()
-        let configuration = Self.configuration { $0.allowedCommands = ["/bin/*", "/usr/bin/env"] }
+        let configuration = Self.configuration { $0.jobs.allowedCommands = ["/bin/*", "/usr/bin/env"] }
         try await Self.withAPI(service, configuration: configuration) { client in
             for command in ["/bin/true", "/usr/bin/env"] {
                 let reply = try await Self.post(client, "/v1/jobs", #"{"name":"ok","command":["\#(command)"]}"#)
@@ -172,7 +172,7 @@ actor MemoryJobs: JobService {
     }
 
     @Test func aBodyOverTheLimitAnswers413() async throws {
-        let configuration = Self.configuration { $0.maxBodyBytes = 2048 }
+        let configuration = Self.configuration { $0.http.maxBodyBytes = 2048 }
         try await Self.withAPI(configuration: configuration) { client in
             let big = #"{"name":"x","command":["/bin/echo",""# + String(repeating: "a", count: 5000) + #""]}"#
             let reply = try await Self.post(client, "/v1/jobs", big)

@@ -45,10 +45,10 @@ extension JobRunnerConfiguration {
             guard let key = byName[name] else { throw ConfigurationError(key: name, "is unknown") }
             try key.apply(&configuration, try parse(text, for: key, source: "the command line"))
         }
-        if configuration.maxRetryDelaySeconds < configuration.retryDelaySeconds {
+        if configuration.jobs.maxRetryDelaySeconds < configuration.jobs.retryDelaySeconds {
             throw ConfigurationError(key: "jobs.maxRetryDelaySeconds", "must not be below jobs.retryDelaySeconds")
         }
-        if configuration.defaultRetries > configuration.maxRetries {
+        if configuration.jobs.defaultRetries > configuration.jobs.maxRetries {
             throw ConfigurationError(key: "jobs.defaultRetries", "must not be above jobs.maxRetries")
         }
         return configuration

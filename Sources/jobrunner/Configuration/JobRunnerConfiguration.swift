@@ -7,67 +7,27 @@ import JobModel
 /// upper snake case, e.g. `jobs.maxConcurrent` → `JOBRUNNER_JOBS_MAX_CONCURRENT`):
 /// see ``JobRunnerConfiguration/keys`` for types and defaults.
 struct JobRunnerConfiguration: Sendable {
+    /// `instance`: the name of this manager, recorded in every job.
     var instance = "local"
-    var listenHost = "127.0.0.1"
-    var listenPort = 8080
     var stateDirectory = "./state"
     var logLevel = "info"
     /// `runDirectory`: where the shims keep their run files; `nil` = on tmpfs (see
     /// ``effectiveRunDirectory``).
     var runDirectory: String? = nil
-    var maxBodyBytes = 1 << 20
-    /// `http.headerTimeoutSeconds`: a new connection's first request head must come within it.
-    var headerTimeoutSeconds = 10.0
-    /// `http.bodyTimeoutSeconds`: a request's body must come within it of its head.
-    var bodyTimeoutSeconds = 30.0
-    /// `http.idleTimeoutSeconds`: a keep-alive connection waits this long for its next request.
-    var idleTimeoutSeconds = 60.0
-    /// `http.maxConnections`: open connections at most; the oldest idle ones make room.
-    var maxConnections = 4_096
-
-    var snapshotIntervalSeconds = 300.0
-    var snapshotKeep = 3
-
-    var sampleIntervalSeconds = 1.0
-    var rollingWindowSeconds = 10.0
-    var leakMinSlopeBytesPerSecond = 65_536.0
-    var leakMinR2 = 0.8
-
-    var maxConcurrent: Int? = nil
-    var defaultRetries = 1
-    var maxRetries = 5
-    var retryDelaySeconds = 1.0
-    var maxRetryDelaySeconds = 300.0
-    var noRetryExitCodes: [Int] = []
-    var killGraceSeconds = 5.0
-    var maxTimeoutSeconds = 7 * 86_400.0
-    var baseEnvironment: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
-    var shimPath: String? = nil
-    /// Absolute paths or globs `command[0]` must match; `nil` allows any command.
-    var allowedCommands: [String]? = nil
-
-    /// `jobs.runAsUser`: the user (name or uid) jobs run as; the service must be root.
-    var runAsUser: String? = nil
-    /// `jobs.maxLogBytes`: each of a job's stdout and stderr files keeps at most this many
-    /// bytes (the newest); `nil` = unlimited.
-    var maxLogBytes: Int? = 64 << 20
-    /// `jobs.leftoverProcesses`: what happens to descendants still running when the job's
-    /// own process exits.
-    var leftoverProcesses = LeftoverPolicy.kill
-    /// `jobs.cgroups`: one cgroup v2 group per job where the host delegates a subtree.
-    var cgroups = CgroupMode.auto
-    /// `jobs.cgroupPath`: the cgroup v2 directory the jobs' groups go in; `nil` = the
-    /// service's own group (systemd `Delegate=yes`).
-    var cgroupPath: String? = nil
-
-    /// CIDR networks whose peers may call the API (`nil` = any peer).
-    var allowedClients: [String]? = ["127.0.0.0/8", "::1/128"]
-    /// The tokens file; when set every call but the health check needs a bearer token.
-    var tokensFile: String? = nil
-
-    var auditFile: String? = nil
-    var auditMaxBytes = 64 << 20
-    var auditKeep = 5
+    /// `listen.*` and `http.*`: for the HTTP server (`buildApplication`).
+    var http = HTTPConfiguration()
+    /// `snapshot.*`: for ``SnapshotService``.
+    var snapshot = SnapshotConfiguration()
+    /// `monitor.*`: for ``SupervisorService``'s /proc monitor.
+    var monitor = MonitorConfiguration()
+    /// `jobs.*`: for ``JobSupervisor``, the shim launcher and request checks.
+    var jobs = JobsConfiguration()
+    /// `security.*`: for the API's middleware.
+    var security = SecurityConfiguration()
+    /// `audit.*`: for ``AuditLog``.
+    var audit = AuditConfiguration()
+    /// `watchdog.*`: for ``Watchdog``.
+    var watchdog = WatchdogConfiguration()
 
     /// The run files' directory: `runDirectory`, else `/dev/shm/jobrunner-HASH` (HASH of
     /// the absolute state directory) when /dev/shm exists, else `STATE/run`. Run files (a
@@ -88,11 +48,7 @@ struct JobRunnerConfiguration: Sendable {
     }
 
     /// The audit log's path: `audit.file`, or `state/audit.jsonl`.
-    var auditPath: String { auditFile ?? stateDirectory + "/audit.jsonl" }
-
-    var watchdogIntervalSeconds = 1.0
-    var watchdogFailuresBeforeRestart = 3
-    var watchdogMaxRestartsPerMinute = 10
+    var auditPath: String { audit.file ?? stateDirectory + "/audit.jsonl" }
 
     /// One configuration key: its type, default and meaning (the README table is made from the same words).
     struct Key: Sendable {
@@ -113,12 +69,12 @@ struct JobRunnerConfiguration: Sendable {
             c.instance = try nonEmpty(try value(v, as: String.self), "instance")
         },
         Key(name: "listen.host", kind: .string, summary: "address to listen on") { c, v throws(ConfigurationError) in
-            c.listenHost = try value(v, as: String.self)
+            c.http.host = try value(v, as: String.self)
         },
         Key(name: "listen.port", kind: .int, summary: "TCP port; 0 picks a free one") {
             c,
             v throws(ConfigurationError) in
-            c.listenPort = try within(try value(v, as: Int.self), 0...65_535, "listen.port")
+            c.http.port = try within(try value(v, as: Int.self), 0...65_535, "listen.port")
         },
         Key(name: "stateDirectory", kind: .string, summary: "journal, snapshots, logs, exit records") {
             c,
@@ -150,48 +106,60 @@ struct JobRunnerConfiguration: Sendable {
         Key(name: "http.maxBodyBytes", kind: .int, summary: "largest request body accepted (413 beyond)") {
             c,
             v throws(ConfigurationError) in
-            c.maxBodyBytes = try within(try value(v, as: Int.self), 1_024...(64 << 20), "http.maxBodyBytes")
+            c.http.maxBodyBytes = try within(try value(v, as: Int.self), 1_024...(64 << 20), "http.maxBodyBytes")
         },
         Key(
             name: "http.headerTimeoutSeconds",
             kind: .double,
             summary: "a new connection's request head must arrive within it (slow clients are closed)"
         ) { c, v throws(ConfigurationError) in
-            c.headerTimeoutSeconds = try within(try value(v, as: Double.self), 0.1...3_600, "http.headerTimeoutSeconds")
+            c.http.headerTimeoutSeconds = try within(
+                try value(v, as: Double.self),
+                0.1...3_600,
+                "http.headerTimeoutSeconds"
+            )
         },
         Key(
             name: "http.bodyTimeoutSeconds",
             kind: .double,
             summary: "a request's body must arrive within it of its head"
         ) { c, v throws(ConfigurationError) in
-            c.bodyTimeoutSeconds = try within(try value(v, as: Double.self), 0.1...3_600, "http.bodyTimeoutSeconds")
+            c.http.bodyTimeoutSeconds = try within(
+                try value(v, as: Double.self),
+                0.1...3_600,
+                "http.bodyTimeoutSeconds"
+            )
         },
         Key(
             name: "http.idleTimeoutSeconds",
             kind: .double,
             summary: "how long a keep-alive connection waits for its next request"
         ) { c, v throws(ConfigurationError) in
-            c.idleTimeoutSeconds = try within(try value(v, as: Double.self), 0.1...86_400, "http.idleTimeoutSeconds")
+            c.http.idleTimeoutSeconds = try within(
+                try value(v, as: Double.self),
+                0.1...86_400,
+                "http.idleTimeoutSeconds"
+            )
         },
         Key(
             name: "http.maxConnections",
             kind: .int,
             summary: "open connections at most; beyond it the oldest idle ones are closed"
         ) { c, v throws(ConfigurationError) in
-            c.maxConnections = try within(try value(v, as: Int.self), 1...1_000_000, "http.maxConnections")
+            c.http.maxConnections = try within(try value(v, as: Int.self), 1...1_000_000, "http.maxConnections")
         },
         Key(name: "snapshot.intervalSeconds", kind: .double, summary: "seconds between snapshots") {
             c,
             v throws(ConfigurationError) in
-            c.snapshotIntervalSeconds = try positive(try value(v, as: Double.self), "snapshot.intervalSeconds")
+            c.snapshot.intervalSeconds = try positive(try value(v, as: Double.self), "snapshot.intervalSeconds")
         },
         Key(name: "snapshot.keep", kind: .int, summary: "newest snapshots kept") { c, v throws(ConfigurationError) in
-            c.snapshotKeep = try within(try value(v, as: Int.self), 1...1_000, "snapshot.keep")
+            c.snapshot.keep = try within(try value(v, as: Int.self), 1...1_000, "snapshot.keep")
         },
         Key(name: "monitor.sampleIntervalSeconds", kind: .double, summary: "seconds between /proc samples") {
             c,
             v throws(ConfigurationError) in
-            c.sampleIntervalSeconds = try within(
+            c.monitor.sampleIntervalSeconds = try within(
                 try value(v, as: Double.self),
                 0.05...3_600,
                 "monitor.sampleIntervalSeconds"
@@ -200,14 +168,14 @@ struct JobRunnerConfiguration: Sendable {
         Key(name: "monitor.rollingWindowSeconds", kind: .double, summary: "window of the I/O and network peak rates") {
             c,
             v throws(ConfigurationError) in
-            c.rollingWindowSeconds = try positive(try value(v, as: Double.self), "monitor.rollingWindowSeconds")
+            c.monitor.rollingWindowSeconds = try positive(try value(v, as: Double.self), "monitor.rollingWindowSeconds")
         },
         Key(
             name: "monitor.leakMinSlopeBytesPerSecond",
             kind: .double,
             summary: "RSS slope from which a job is a leak suspect"
         ) { c, v throws(ConfigurationError) in
-            c.leakMinSlopeBytesPerSecond = try positive(
+            c.monitor.leakMinSlopeBytesPerSecond = try positive(
                 try value(v, as: Double.self),
                 "monitor.leakMinSlopeBytesPerSecond"
             )
@@ -215,7 +183,7 @@ struct JobRunnerConfiguration: Sendable {
         Key(name: "monitor.leakMinR2", kind: .double, summary: "fit (R²) the RSS trend needs to be a leak suspect") {
             c,
             v throws(ConfigurationError) in
-            c.leakMinR2 = try within(try value(v, as: Double.self), 0...1, "monitor.leakMinR2")
+            c.monitor.leakMinR2 = try within(try value(v, as: Double.self), 0...1, "monitor.leakMinR2")
         },
         Key(
             name: "jobs.maxConcurrent",
@@ -223,61 +191,65 @@ struct JobRunnerConfiguration: Sendable {
             summary: "running jobs at most; null = no limit; beyond it jobs wait as pending"
         ) { c, v throws(ConfigurationError) in
             if let n = v as? Int {
-                c.maxConcurrent = try within(n, 1...1_000_000, "jobs.maxConcurrent")
+                c.jobs.maxConcurrent = try within(n, 1...1_000_000, "jobs.maxConcurrent")
             } else {
-                c.maxConcurrent = nil
+                c.jobs.maxConcurrent = nil
             }
         },
         Key(name: "jobs.defaultRetries", kind: .int, summary: "retries of a job whose request gives none") {
             c,
             v throws(ConfigurationError) in
-            c.defaultRetries = try within(try value(v, as: Int.self), 0...100, "jobs.defaultRetries")
+            c.jobs.defaultRetries = try within(try value(v, as: Int.self), 0...100, "jobs.defaultRetries")
         },
         Key(name: "jobs.maxRetries", kind: .int, summary: "most retries a request may ask for") {
             c,
             v throws(ConfigurationError) in
-            c.maxRetries = try within(try value(v, as: Int.self), 0...100, "jobs.maxRetries")
+            c.jobs.maxRetries = try within(try value(v, as: Int.self), 0...100, "jobs.maxRetries")
         },
         Key(name: "jobs.retryDelaySeconds", kind: .double, summary: "first retry delay; doubles with each attempt") {
             c,
             v throws(ConfigurationError) in
-            c.retryDelaySeconds = try within(try value(v, as: Double.self), 0...86_400, "jobs.retryDelaySeconds")
+            c.jobs.retryDelaySeconds = try within(try value(v, as: Double.self), 0...86_400, "jobs.retryDelaySeconds")
         },
         Key(name: "jobs.maxRetryDelaySeconds", kind: .double, summary: "cap of the retry delay") {
             c,
             v throws(ConfigurationError) in
-            c.maxRetryDelaySeconds = try within(try value(v, as: Double.self), 0...86_400, "jobs.maxRetryDelaySeconds")
+            c.jobs.maxRetryDelaySeconds = try within(
+                try value(v, as: Double.self),
+                0...86_400,
+                "jobs.maxRetryDelaySeconds"
+            )
         },
         Key(name: "jobs.noRetryExitCodes", kind: .intList, summary: "exit codes never retried") {
             c,
             v throws(ConfigurationError) in
-            c.noRetryExitCodes = try value(v, as: [Int].self)
+            c.jobs.noRetryExitCodes = try value(v, as: [Int].self)
         },
         Key(
             name: "jobs.killGraceSeconds",
             kind: .double,
             summary: "SIGTERM to SIGKILL delay on timeout, memory limit, cancel"
         ) { c, v throws(ConfigurationError) in
-            c.killGraceSeconds = try within(try value(v, as: Double.self), 0...3_600, "jobs.killGraceSeconds")
+            c.jobs.killGraceSeconds = try within(try value(v, as: Double.self), 0...3_600, "jobs.killGraceSeconds")
         },
         Key(name: "jobs.maxTimeoutSeconds", kind: .double, summary: "largest timeoutSeconds a request may ask for") {
             c,
             v throws(ConfigurationError) in
-            c.maxTimeoutSeconds = try positive(try value(v, as: Double.self), "jobs.maxTimeoutSeconds")
+            c.jobs.maxTimeoutSeconds = try positive(try value(v, as: Double.self), "jobs.maxTimeoutSeconds")
         },
         Key(
             name: "jobs.baseEnvironment",
             kind: .stringMap,
             summary: "environment every job starts from (the request's env is added)"
         ) { c, v throws(ConfigurationError) in
-            c.baseEnvironment = try value(v, as: [String: String].self)
+            c.jobs.baseEnvironment = try value(v, as: [String: String].self)
         },
         Key(
             name: "jobs.shimPath",
             kind: .optionalString,
             summary: "path of jobshim; null = next to the jobrunner binary"
         ) { c, v in
-            c.shimPath = v as? String
+            c.jobs.shimPath = v as? String
         },
         Key(
             name: "jobs.allowedCommands",
@@ -285,7 +257,7 @@ struct JobRunnerConfiguration: Sendable {
             summary: "absolute paths or globs command[0] must match (403 otherwise); null = any"
         ) { c, v throws(ConfigurationError) in
             guard let list = v as? [String] else {
-                c.allowedCommands = nil
+                c.jobs.allowedCommands = nil
                 return
             }
             for pattern in list where !pattern.hasPrefix("/") {
@@ -294,7 +266,7 @@ struct JobRunnerConfiguration: Sendable {
                     "entries must be absolute paths or globs, not '\(pattern)'"
                 )
             }
-            c.allowedCommands = list
+            c.jobs.allowedCommands = list
         },
         Key(
             name: "jobs.runAsUser",
@@ -305,7 +277,7 @@ struct JobRunnerConfiguration: Sendable {
             if let name = v as? String, name.isEmpty {
                 throw ConfigurationError(key: "jobs.runAsUser", "must be a user name or uid, or null")
             }
-            c.runAsUser = v as? String
+            c.jobs.runAsUser = v as? String
         },
         Key(
             name: "jobs.maxLogBytes",
@@ -313,9 +285,9 @@ struct JobRunnerConfiguration: Sendable {
             summary: "bytes kept of each job's stdout and stderr (the newest; a note marks the cut); null = unlimited"
         ) { c, v throws(ConfigurationError) in
             if let n = v as? Int {
-                c.maxLogBytes = try within(n, 4_096...(1 << 50), "jobs.maxLogBytes")
+                c.jobs.maxLogBytes = try within(n, 4_096...(1 << 50), "jobs.maxLogBytes")
             } else {
-                c.maxLogBytes = nil
+                c.jobs.maxLogBytes = nil
             }
         },
         Key(
@@ -327,7 +299,7 @@ struct JobRunnerConfiguration: Sendable {
             guard let policy = LeftoverPolicy(rawValue: try value(v, as: String.self)) else {
                 throw ConfigurationError(key: "jobs.leftoverProcesses", "must be kill or wait, not '\(v)'")
             }
-            c.leftoverProcesses = policy
+            c.jobs.leftoverProcesses = policy
         },
         Key(
             name: "jobs.cgroups",
@@ -338,7 +310,7 @@ struct JobRunnerConfiguration: Sendable {
             guard let text = v as? String, let mode = CgroupMode(rawValue: text) else {
                 throw ConfigurationError(key: "jobs.cgroups", "must be auto, off or required, not '\(v)'")
             }
-            c.cgroups = mode
+            c.jobs.cgroups = mode
         },
         Key(
             name: "jobs.cgroupPath",
@@ -349,7 +321,7 @@ struct JobRunnerConfiguration: Sendable {
             if let path = v as? String, !path.hasPrefix("/") {
                 throw ConfigurationError(key: "jobs.cgroupPath", "must be an absolute path, not '\(path)'")
             }
-            c.cgroupPath = v as? String
+            c.jobs.cgroupPath = v as? String
         },
         Key(
             name: "security.allowedClients",
@@ -357,7 +329,7 @@ struct JobRunnerConfiguration: Sendable {
             summary: "CIDR networks (IPv4, IPv6) allowed to call the API, others get 403; null = any"
         ) { c, v throws(ConfigurationError) in
             guard let list = v as? [String] else {
-                c.allowedClients = nil
+                c.security.allowedClients = nil
                 return
             }
             for entry in list where IPNetwork(entry) == nil {
@@ -366,27 +338,27 @@ struct JobRunnerConfiguration: Sendable {
                     "entries must be addresses or CIDR networks such as 10.0.0.0/8 or ::1/128, not '\(entry)'"
                 )
             }
-            c.allowedClients = list
+            c.security.allowedClients = list
         },
         Key(
             name: "security.tokensFile",
             kind: .optionalString,
             summary: "bearer tokens file (`jobrunner token add`); null = no tokens needed"
         ) { c, v in
-            c.tokensFile = v as? String
+            c.security.tokensFile = v as? String
         },
         Key(name: "audit.file", kind: .optionalString, summary: "audit log (JSON Lines); null = STATE/audit.jsonl") {
             c,
             v in
-            c.auditFile = v as? String
+            c.audit.file = v as? String
         },
         Key(name: "audit.maxBytes", kind: .int, summary: "size at which the audit log is rotated to FILE.1 … FILE.N") {
             c,
             v throws(ConfigurationError) in
-            c.auditMaxBytes = try within(try value(v, as: Int.self), 4_096...(1 << 40), "audit.maxBytes")
+            c.audit.maxBytes = try within(try value(v, as: Int.self), 4_096...(1 << 40), "audit.maxBytes")
         },
         Key(name: "audit.keep", kind: .int, summary: "rotated audit files kept") { c, v throws(ConfigurationError) in
-            c.auditKeep = try within(try value(v, as: Int.self), 0...1_000, "audit.keep")
+            c.audit.keep = try within(try value(v, as: Int.self), 0...1_000, "audit.keep")
         },
         Key(
             name: "watchdog.intervalSeconds",
@@ -395,7 +367,7 @@ struct JobRunnerConfiguration: Sendable {
         ) {
             c,
             v throws(ConfigurationError) in
-            c.watchdogIntervalSeconds = try within(
+            c.watchdog.intervalSeconds = try within(
                 try value(v, as: Double.self),
                 0.1...3_600,
                 "watchdog.intervalSeconds"
@@ -409,7 +381,7 @@ struct JobRunnerConfiguration: Sendable {
         ) {
             c,
             v throws(ConfigurationError) in
-            c.watchdogFailuresBeforeRestart = try within(
+            c.watchdog.failuresBeforeRestart = try within(
                 try value(v, as: Int.self),
                 1...1_000,
                 "watchdog.failuresBeforeRestart"
@@ -422,7 +394,7 @@ struct JobRunnerConfiguration: Sendable {
         ) {
             c,
             v throws(ConfigurationError) in
-            c.watchdogMaxRestartsPerMinute = try within(
+            c.watchdog.maxRestartsPerMinute = try within(
                 try value(v, as: Int.self),
                 1...1_000,
                 "watchdog.maxRestartsPerMinute"
@@ -491,4 +463,84 @@ struct ConfigurationError: Error, CustomStringConvertible {
     }
 
     var description: String { key.map { "configuration key '\($0)' \(message)" } ?? message }
+}
+
+/// `listen.*` and `http.*`.
+struct HTTPConfiguration: Sendable {
+    var host = "127.0.0.1"
+    var port = 8080
+    var maxBodyBytes = 1 << 20
+    /// `http.headerTimeoutSeconds`: a new connection's first request head must come within it.
+    var headerTimeoutSeconds = 10.0
+    /// `http.bodyTimeoutSeconds`: a request's body must come within it of its head.
+    var bodyTimeoutSeconds = 30.0
+    /// `http.idleTimeoutSeconds`: a keep-alive connection waits this long for its next request.
+    var idleTimeoutSeconds = 60.0
+    /// `http.maxConnections`: open connections at most; the oldest idle ones make room.
+    var maxConnections = 4_096
+}
+
+/// `snapshot.*`.
+struct SnapshotConfiguration: Sendable {
+    var intervalSeconds = 300.0
+    var keep = 3
+}
+
+/// `monitor.*`.
+struct MonitorConfiguration: Sendable {
+    var sampleIntervalSeconds = 1.0
+    var rollingWindowSeconds = 10.0
+    var leakMinSlopeBytesPerSecond = 65_536.0
+    var leakMinR2 = 0.8
+}
+
+/// `jobs.*`.
+struct JobsConfiguration: Sendable {
+    var maxConcurrent: Int? = nil
+    var defaultRetries = 1
+    var maxRetries = 5
+    var retryDelaySeconds = 1.0
+    var maxRetryDelaySeconds = 300.0
+    var noRetryExitCodes: [Int] = []
+    var killGraceSeconds = 5.0
+    var maxTimeoutSeconds = 7 * 86_400.0
+    var baseEnvironment: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
+    var shimPath: String? = nil
+    /// Absolute paths or globs `command[0]` must match; `nil` allows any command.
+    var allowedCommands: [String]? = nil
+    /// `jobs.runAsUser`: the user (name or uid) jobs run as; the service must be root.
+    var runAsUser: String? = nil
+    /// `jobs.maxLogBytes`: each of a job's stdout and stderr files keeps at most this many
+    /// bytes (the newest); `nil` = unlimited.
+    var maxLogBytes: Int? = 64 << 20
+    /// `jobs.leftoverProcesses`: what happens to descendants still running when the job's
+    /// own process exits.
+    var leftoverProcesses = LeftoverPolicy.kill
+    /// `jobs.cgroups`: one cgroup v2 group per job where the host delegates a subtree.
+    var cgroups = CgroupMode.auto
+    /// `jobs.cgroupPath`: the cgroup v2 directory the jobs' groups go in; `nil` = the
+    /// service's own group (systemd `Delegate=yes`).
+    var cgroupPath: String? = nil
+}
+
+/// `security.*`.
+struct SecurityConfiguration: Sendable {
+    /// CIDR networks whose peers may call the API (`nil` = any peer).
+    var allowedClients: [String]? = ["127.0.0.0/8", "::1/128"]
+    /// The tokens file; when set every call but the health check needs a bearer token.
+    var tokensFile: String? = nil
+}
+
+/// `audit.*`.
+struct AuditConfiguration: Sendable {
+    var file: String? = nil
+    var maxBytes = 64 << 20
+    var keep = 5
+}
+
+/// `watchdog.*`.
+struct WatchdogConfiguration: Sendable {
+    var intervalSeconds = 1.0
+    var failuresBeforeRestart = 3
+    var maxRestartsPerMinute = 10
 }

@@ -24,8 +24,8 @@ struct JobRequest: Sendable {
     static let maxTextBytes = 65_536
     static let maxEntries = 1_024
 
-    /// Parses and checks a request body against the limits of `configuration`.
-    static func parse(_ data: Data, configuration: JobRunnerConfiguration) throws(APIError) -> JobRequest {
+    /// Parses and checks a request body against the limits of `jobs` (`jobs.*` keys).
+    static func parse(_ data: Data, jobs: JobsConfiguration) throws(APIError) -> JobRequest {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])
@@ -78,7 +78,7 @@ struct JobRequest: Sendable {
         var command: [String] = []
         for (i, item) in list.enumerated() { command.append(try text(item, "command[\(i)]")) }
         if command[0].isEmpty { throw .invalid("'command[0]' must not be empty") }
-        if let allowed = configuration.allowedCommands,
+        if let allowed = jobs.allowedCommands,
             !allowed.contains(where: { fnmatch($0, command[0], FNM_PATHNAME) == 0 })
         {
             throw APIError(
@@ -95,16 +95,16 @@ struct JobRequest: Sendable {
         }
         var retries: Int?
         if let n = try number("retries") {
-            guard let r = Int(exactly: n.doubleValue), r >= 0, r <= configuration.maxRetries else {
-                throw .invalid("'retries' must be an integer from 0 to \(configuration.maxRetries) (jobs.maxRetries)")
+            guard let r = Int(exactly: n.doubleValue), r >= 0, r <= jobs.maxRetries else {
+                throw .invalid("'retries' must be an integer from 0 to \(jobs.maxRetries) (jobs.maxRetries)")
             }
             retries = r
         }
         var timeout: Double?
         if let n = try number("timeoutSeconds") {
             let t = n.doubleValue
-            guard t > 0, t <= configuration.maxTimeoutSeconds else {
-                throw .invalid("'timeoutSeconds' must be above 0 and at most \(Int(configuration.maxTimeoutSeconds))")
+            guard t > 0, t <= jobs.maxTimeoutSeconds else {
+                throw .invalid("'timeoutSeconds' must be above 0 and at most \(Int(jobs.maxTimeoutSeconds))")
             }
             timeout = t
         }

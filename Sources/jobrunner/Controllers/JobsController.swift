@@ -5,7 +5,12 @@ import JobModel
 /// `/v1/jobs` and its seed aliases.
 struct JobsController: Sendable {
     let supervisor: any JobService
-    let configuration: JobRunnerConfiguration
+    /// `jobs.*`: what a request may ask.
+    let jobs: JobsConfiguration
+    /// `http.maxBodyBytes`.
+    let maxBodyBytes: Int
+    /// Where the logs are (`STATE/logs`).
+    let stateDirectory: String
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/v1/jobs", use: create)
@@ -20,15 +25,15 @@ struct JobsController: Sendable {
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+            body = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
             throw APIError(
                 .contentTooLarge,
                 "payloadTooLarge",
-                "the body is larger than \(configuration.maxBodyBytes) bytes (http.maxBodyBytes)"
+                "the body is larger than \(maxBodyBytes) bytes (http.maxBodyBytes)"
             )
         }
-        let spec = try JobRequest.parse(Data(body.readableBytesView), configuration: configuration)
+        let spec = try JobRequest.parse(Data(body.readableBytesView), jobs: jobs)
         let job = try await supervisor.create(spec)
         var response = JSONResponse.job(job, status: .created)
         response.headers[.location] = "/v1/jobs/\(job.id)"
@@ -132,7 +137,7 @@ struct JobsController: Sendable {
             }
             tail = n
         }
-        let path = "\(configuration.stateDirectory)/logs/\(id).\(stream == "stdout" ? "out" : "err")"
+        let path = "\(stateDirectory)/logs/\(id).\(stream == "stdout" ? "out" : "err")"
         var data = FileManager.default.contents(atPath: path) ?? Data()
         if let tail {
             var newlines = 0

@@ -6,7 +6,6 @@ import NIOCore
 /// Health, version and stats.
 struct SystemController: Sendable {
     let supervisor: any JobService
-    let configuration: JobRunnerConfiguration
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/v1/health", use: health)

@@ -14,7 +14,7 @@ extension JobSupervisor {
         func placeholder(_ id: Int) -> Job {
             Job(
                 id: id,
-                instance: configuration.instance,
+                instance: instance,
                 name: "unknown",
                 command: [],
                 status: .lost,

@@ -21,20 +21,20 @@ extension JobSupervisor {
         let id = jobs.count + 1
         let job = Job(
             id: id,
-            instance: configuration.instance,
+            instance: instance,
             name: request.name,
             command: request.command,
             cwd: request.cwd,
             labels: request.labels,
             status: .pending
         )
-        var environment = configuration.baseEnvironment
+        var environment = settings.baseEnvironment
         environment.merge(request.env) { $1 }
         let spec = JobSpec(
             env: environment,
             timeoutSeconds: request.timeoutSeconds,
             maxRssBytes: request.maxRssBytes,
-            retries: request.retries ?? configuration.defaultRetries
+            retries: request.retries ?? settings.defaultRetries
         )
         do {
             try files.writeSpecIfNeeded(id, spec)

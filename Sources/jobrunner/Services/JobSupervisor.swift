@@ -30,7 +30,10 @@ actor JobSupervisor: JobService {
         var killAt: Double?
     }
 
-    let configuration: JobRunnerConfiguration
+    /// `jobs.*`.
+    let settings: JobsConfiguration
+    /// `instance`, recorded in every job.
+    let instance: String
     let launcher: ShimLauncher
     let journal: Journal
     let reaper: Reaper
@@ -81,27 +84,31 @@ actor JobSupervisor: JobService {
     var launchesPausedUntil = 0.0
 
     init(
-        configuration: JobRunnerConfiguration,
+        settings: JobsConfiguration,
+        instance: String,
+        stateDirectory: String,
+        runDirectory: String,
         launcher: ShimLauncher,
         journal: Journal,
         reaper: Reaper,
         logger: Logger
     ) {
-        self.configuration = configuration
+        self.settings = settings
+        self.instance = instance
         self.launcher = launcher
         self.journal = journal
         self.reaper = reaper
         self.logger = logger
         (spawnRequests, spawnContinuation) = AsyncStream.makeStream(of: SpawnRequest.self)
         self.files = JobFiles(
-            state: configuration.stateDirectory,
-            runDirectory: configuration.effectiveRunDirectory,
-            defaultSpec: JobSpec(env: configuration.baseEnvironment, retries: configuration.defaultRetries)
+            state: stateDirectory,
+            runDirectory: runDirectory,
+            defaultSpec: JobSpec(env: settings.baseEnvironment, retries: settings.defaultRetries)
         )
         self.retryPolicy = RetryPolicy(
-            baseDelaySeconds: configuration.retryDelaySeconds,
-            maxDelaySeconds: configuration.maxRetryDelaySeconds,
-            noRetryExitCodes: configuration.noRetryExitCodes
+            baseDelaySeconds: settings.retryDelaySeconds,
+            maxDelaySeconds: settings.maxRetryDelaySeconds,
+            noRetryExitCodes: settings.noRetryExitCodes
         )
     }
 
@@ -206,7 +213,7 @@ actor JobSupervisor: JobService {
     // MARK: - Launching
 
     private var hasFreeSlot: Bool {
-        configuration.maxConcurrent.map { running.count < $0 } ?? true
+        settings.maxConcurrent.map { running.count < $0 } ?? true
     }
 
     func launchPending() {
@@ -280,7 +287,7 @@ actor JobSupervisor: JobService {
         guard var r = running[id] else { return }
         if r.kill == nil {
             r.kill = reason
-            r.killAt = monotonicSeconds() + configuration.killGraceSeconds
+            r.killAt = monotonicSeconds() + settings.killGraceSeconds
             running[id] = r
             logger.info("Job stopping", metadata: ["job.id": "\(id)", "reason": "\(reason.rawValue)"])
         }

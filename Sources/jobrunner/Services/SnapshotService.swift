@@ -15,14 +15,18 @@ struct SnapshotService: Service {
     let supervisor: JobSupervisor
     let journal: Journal
     let audit: AuditLog
-    let configuration: JobRunnerConfiguration
+    /// `snapshot.*`.
+    let settings: SnapshotConfiguration
+    let stateDirectory: String
+    /// `instance`, recorded in each snapshot's header.
+    let instance: String
     let logger: Logger
 
-    var directory: String { configuration.stateDirectory + "/snapshots" }
+    var directory: String { stateDirectory + "/snapshots" }
 
     func run() async throws {
         let ticks = AsyncTimerSequence(
-            interval: .milliseconds(Int(configuration.snapshotIntervalSeconds * 1000)),
+            interval: .milliseconds(Int(settings.intervalSeconds * 1000)),
             clock: .continuous
         )
         for await _ in ticks.cancelOnGracefulShutdown() {
@@ -48,7 +52,7 @@ struct SnapshotService: Service {
                 to: directory + "/" + name,
                 info: SnapshotInfo(
                     managerVersion: ProductVersion.current,
-                    instance: configuration.instance,
+                    instance: instance,
                     createdAt: Date()
                 )
             )
@@ -58,7 +62,7 @@ struct SnapshotService: Service {
             }
             journal.removeSegments(before: segment)
             let snapshots = Self.snapshots(in: directory)
-            for old in snapshots.dropLast(configuration.snapshotKeep) {
+            for old in snapshots.dropLast(settings.keep) {
                 unlink(directory + "/" + old)
             }
             await supervisor.removeFilesOfEndedJobs(ended, snapshotWritten: true)

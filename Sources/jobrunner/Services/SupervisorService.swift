@@ -11,7 +11,8 @@ import ServiceLifecycle
 struct SupervisorService: Service {
     let supervisor: JobSupervisor
     let reaper: Reaper
-    let configuration: JobRunnerConfiguration
+    /// `monitor.*`.
+    let monitor: MonitorConfiguration
     let logger: Logger
 
     func run() async throws {
@@ -19,11 +20,11 @@ struct SupervisorService: Service {
         let supervisor = self.supervisor
         let exits = reaper.exits
         let settings = TreeMonitor.Settings(
-            rollingWindowSeconds: configuration.rollingWindowSeconds,
-            leakMinSlopeBytesPerSecond: configuration.leakMinSlopeBytesPerSecond,
-            leakMinR2: configuration.leakMinR2
+            rollingWindowSeconds: monitor.rollingWindowSeconds,
+            leakMinSlopeBytesPerSecond: monitor.leakMinSlopeBytesPerSecond,
+            leakMinR2: monitor.leakMinR2
         )
-        let interval = configuration.sampleIntervalSeconds
+        let interval = monitor.sampleIntervalSeconds
         let launcher = supervisor.launcher
         await withDiscardingTaskGroup { group in
             group.addTask {

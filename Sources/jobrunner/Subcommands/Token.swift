@@ -22,7 +22,7 @@ extension JobRunner {
             func path() throws -> String {
                 if let file { return file }
                 let configuration = try options.loadOrExit()
-                guard let path = configuration.tokensFile else {
+                guard let path = configuration.security.tokensFile else {
                     throw ValidationError("security.tokensFile is not set: set it in the configuration or pass --file.")
                 }
                 return path
