@@ -76,7 +76,7 @@ func buildApplication(
         logger.notice("Version changed", metadata: ["from": "\(previousVersion)", "to": "\(ProductVersion.current)"])
     }
     if previousVersion != ProductVersion.current {
-        try? (ProductVersion.current + "\n").write(toFile: versionFile, atomically: true, encoding: .utf8)
+        try? OutputFile.write(Array((ProductVersion.current + "\n").utf8), toAtomicPath: versionFile)
     }
     // Temporary files of snapshots cut short by a crash.
     for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(state)/snapshots")) ?? []
@@ -183,10 +183,9 @@ func buildApplication(
         onServerRunning: { channel in
             withExtendedLifetime(lock) {}  // held for the process's life
             let port = channel.localAddress?.port ?? configuration.http.port
-            try? "\(getpid())\n".write(toFile: "\(state)/jobrunner.pid", atomically: true, encoding: .utf8)
-            let text = "\(configuration.http.host):\(port)\n"
-            try? text.write(toFile: addressFile + ".tmp", atomically: false, encoding: .utf8)
-            rename(addressFile + ".tmp", addressFile)
+            try? OutputFile.write(Array("\(getpid())\n".utf8), toAtomicPath: "\(state)/jobrunner.pid", sync: false)
+            let address = "\(configuration.http.host):\(port)\n"
+            try? OutputFile.write(Array(address.utf8), toAtomicPath: addressFile, sync: false)
             logger.notice(
                 "Listening",
                 metadata: ["address": "\(configuration.http.host):\(port)", "version": "\(ProductVersion.current)"]

@@ -134,7 +134,7 @@ struct Watchdog {
         audit("watchdogStarted", ["version": ProductVersion.current, "pid": "\(getpid())"])
         // `jobrunner upgrade` finds the watchdog of a state directory here.
         let pidFile = state + "/watchdog.pid"
-        try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        try? OutputFile.write(Array("\(getpid())\n".utf8), toAtomicPath: pidFile, sync: false)
         defer { unlink(pidFile) }
         guard stopOrphan() else {
             audit("watchdogStopped", ["cause": "the state directory is held by a server that did not stop"])

@@ -4,7 +4,9 @@ public import Foundation
 import Glibc
 #endif
 
-/// Buffered output to standard output or to a file written atomically.
+/// Buffered output to standard output or to a file written atomically: the project's one
+/// atomic-file writer (jobstats' outputs, the service's spec, pid, address, version and
+/// tokens files).
 ///
 /// A file is written under a temporary name and renamed into place by ``commit()``;
 /// without `commit()` the temporary file is removed, so a failure never leaves a
@@ -26,17 +28,35 @@ public struct OutputFile: ~Copyable {
         buffer.reserveCapacity(1 << 16)
     }
 
-    /// A new file at `atomicPath`, created under a temporary name.
-    public init(atomicPath: String) throws(JobFileError) {
+    /// Whether ``commit()`` fsyncs the file before the rename.
+    private var sync = true
+
+    /// A new file at `atomicPath`, created under a temporary name with `mode`. Without
+    /// `sync`, ``commit()`` renames without an fsync: the file is whole or absent after a
+    /// crash of the process, not necessarily after a power loss.
+    public init(atomicPath: String, mode: mode_t = 0o644, sync: Bool = true) throws(JobFileError) {
         let temporary = atomicPath + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         if fd < 0 {
             throw JobFileError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))")
         }
         self.fd = fd
         self.path = atomicPath
         self.temporaryPath = temporary
+        self.sync = sync
         buffer.reserveCapacity(1 << 16)
+    }
+
+    /// Writes `bytes` to `path` atomically (see ``init(atomicPath:mode:sync:)``).
+    public static func write(
+        _ bytes: some Sequence<UInt8>,
+        toAtomicPath path: String,
+        mode: mode_t = 0o644,
+        sync: Bool = true
+    ) throws(JobFileError) {
+        var file = try OutputFile(atomicPath: path, mode: mode, sync: sync)
+        file.buffer.append(contentsOf: bytes)
+        try file.commit()
     }
 
     deinit {
@@ -77,7 +97,7 @@ public struct OutputFile: ~Copyable {
     public mutating func commit() throws(JobFileError) {
         try flush()
         guard let path, let temporaryPath else { return }
-        if fsync(fd) != 0 {
+        if sync, fsync(fd) != 0 {
             throw JobFileError(.io, "cannot fsync \(temporaryPath): \(String(cString: strerror(errno)))")
         }
         if rename(temporaryPath, path) != 0 {

@@ -102,10 +102,10 @@ struct TokensFile: Codable, Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(self)
         data.append(10)
-        let temporary = path + ".tmp"
-        _ = FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600])
-        guard rename(temporary, path) == 0 else {
-            throw TokensFile.LoadError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+        do {
+            try OutputFile.write(data, toAtomicPath: path, mode: 0o600)
+        } catch {
+            throw TokensFile.LoadError(description: "cannot write \(path): \(error)")
         }
     }
 

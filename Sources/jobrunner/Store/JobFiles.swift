@@ -1,4 +1,5 @@
 import Foundation
+import JobModel
 import ProcessMonitor
 
 #if canImport(Glibc)
@@ -34,15 +35,9 @@ struct JobFiles: Sendable {
     /// creation per job is a measurable part of launching it.
     func writeSpecIfNeeded(_ id: Int, _ spec: JobSpec) throws {
         guard spec != defaultSpec else { return }
-        let data = try JSONEncoder().encode(spec)
-        let path = specPath(id)
-        let fd = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Journal.Failure.system(path) }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == data.count, rename(path + ".tmp", path) == 0 else {
-            throw Journal.Failure.system(path)
-        }
+        // No fsync: a spec file per job is part of launching it (as before; the journal's
+        // record is the durable part).
+        try OutputFile.write(try JSONEncoder().encode(spec), toAtomicPath: specPath(id), mode: 0o600, sync: false)
     }
 
     /// The job's spec: the default one without a file, `nil` when the file is damaged.
