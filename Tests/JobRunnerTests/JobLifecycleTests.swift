@@ -56,6 +56,9 @@ import Testing
         ("exited(oomKill)", .exited(record(exitCode: nil, signal: 9, oomKills: 1))),
         ("lost", .lost("lost: its shim exited without an exit record")),
         ("retryDue", .retryDue),
+        ("dependencyWaiting", .dependencyWaiting("waiting for job 7 to end succeeded")),
+        ("dependenciesMet", .dependenciesMet),
+        ("dependencyFailed", .dependencyFailed("dependencyFailed: job 7 ended failed, not succeeded")),
         ("shuttingDown", .shuttingDown),
     ]
 
@@ -104,6 +107,9 @@ import Testing
             pending + exited(oomKill) -> refused
             pending + lost -> ended(lost) durable [finished(JobModel.JobStatus.lost)]
             pending + retryDue -> pending none [enqueue]
+            pending + dependencyWaiting -> pending durable []
+            pending + dependenciesMet -> pending none [enqueue]
+            pending + dependencyFailed -> ended(skipped) durable [finished(JobModel.JobStatus.skipped)]
             pending + shuttingDown -> pending none []
             starting + launch -> refused
             starting + spawned -> running none []
@@ -121,6 +127,9 @@ import Testing
             starting + exited(oomKill) -> ended(failed) durable [finished(JobModel.JobStatus.failed)]
             starting + lost -> ended(lost) durable [killLeftovers, finished(JobModel.JobStatus.lost)]
             starting + retryDue -> refused
+            starting + dependencyWaiting -> refused
+            starting + dependenciesMet -> refused
+            starting + dependencyFailed -> refused
             starting + shuttingDown -> starting none []
             running + launch -> refused
             running + spawned -> refused
@@ -138,6 +147,9 @@ import Testing
             running + exited(oomKill) -> ended(failed) durable [finished(JobModel.JobStatus.failed)]
             running + lost -> ended(lost) durable [killLeftovers, finished(JobModel.JobStatus.lost)]
             running + retryDue -> refused
+            running + dependencyWaiting -> refused
+            running + dependenciesMet -> refused
+            running + dependencyFailed -> refused
             running + shuttingDown -> running none []
             """
         var rows: [String] = []

@@ -132,6 +132,16 @@ actor MemoryJobs: JobService {
             (#"{"name":"x","command":["/bin/true"],"env":{"A":1}}"#, "'env.A' must be a string"),
             (#"{"name":"x","command":["/bin/true"],"cwd":"relative"}"#, "'cwd' must be an absolute path"),
             (#"{"name":"x","command":["a\u0000b"]}"#, "NUL"),
+            (#"{"name":"x","command":["/bin/true"],"dependsOn":3}"#, "'dependsOn' must be a list"),
+            (#"{"name":"x","command":["/bin/true"],"dependsOn":[{"job":0}]}"#, "'dependsOn[0].job' must be a job id"),
+            (
+                #"{"name":"x","command":["/bin/true"],"dependsOn":[{"job":1,"on":"maybe"}]}"#,
+                "'dependsOn[0].on' must be"
+            ),
+            (
+                #"{"name":"x","command":["/bin/true"],"dependsOn":[{"job":1,"after":2}]}"#,
+                "unknown field 'dependsOn[0].after'"
+            ),
         ]
         try await Self.withAPI(service) { client in
             for (body, expected) in bad {

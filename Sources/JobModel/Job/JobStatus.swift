@@ -19,6 +19,10 @@ public enum JobStatus: String, Codable, Sendable, CaseIterable, Hashable {
     case cancelled
     /// The outcome cannot be known (for example its manager and its exit record were both lost).
     case lost
+    /// Never run: a job it depended on (`dependsOn`) ended so that its condition cannot hold
+    /// (`reason` says `dependencyFailed` and names the job). Not decided: statistics see the
+    /// root failure, not its echoes.
+    case skipped
 
     /// Stable code used in snapshots.
     public var code: UInt8 {
@@ -31,6 +35,7 @@ public enum JobStatus: String, Codable, Sendable, CaseIterable, Hashable {
         case .timedOut: 5
         case .cancelled: 6
         case .lost: 7
+        case .skipped: 8
         }
     }
 
@@ -45,6 +50,7 @@ public enum JobStatus: String, Codable, Sendable, CaseIterable, Hashable {
         case 5: self = .timedOut
         case 6: self = .cancelled
         case 7: self = .lost
+        case 8: self = .skipped
         default: return nil
         }
     }

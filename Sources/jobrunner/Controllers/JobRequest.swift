@@ -15,10 +15,13 @@ struct JobRequest: Sendable {
     var retries: Int?
     var timeoutSeconds: Double?
     var maxRssBytes: Int?
+    /// Run only after these jobs have ended as each says (the supervisor checks the ids).
+    var dependsOn: [JobDependency] = []
 
     static let fields: Set<String> = [
-        "name", "command", "cwd", "env", "labels", "retries", "timeoutSeconds", "maxRssBytes",
+        "name", "command", "cwd", "env", "labels", "retries", "timeoutSeconds", "maxRssBytes", "dependsOn",
     ]
+    static let maxDependencies = 64
 
     static let maxArguments = 4_096
     static let maxTextBytes = 65_536
@@ -115,6 +118,34 @@ struct JobRequest: Sendable {
             }
             maxRss = m
         }
+        var dependsOn: [JobDependency] = []
+        if let value = body["dependsOn"], !(value is NSNull) {
+            guard let list = value as? [Any] else {
+                throw .invalid(
+                    "'dependsOn' must be a list of {\"job\": ID, \"on\": \"succeeded\" | \"failed\" | \"ended\"}"
+                )
+            }
+            if list.count > maxDependencies { throw .invalid("'dependsOn' has more than \(maxDependencies) entries") }
+            for (i, item) in list.enumerated() {
+                let field = "dependsOn[\(i)]"
+                guard let entry = item as? [String: Any] else { throw .invalid("'\(field)' must be an object") }
+                if let unknown = entry.keys.sorted().first(where: { $0 != "job" && $0 != "on" }) {
+                    throw .invalid("unknown field '\(field).\(unknown)'; fields are job, on")
+                }
+                guard let n = entry["job"] as? NSNumber, !isJSONBool(n), let id = Int(exactly: n.doubleValue), id > 0
+                else {
+                    throw .invalid("'\(field).job' must be a job id (a positive integer)")
+                }
+                var condition = JobDependency.Condition.succeeded
+                if let on = entry["on"], !(on is NSNull) {
+                    guard let text = on as? String, let parsed = JobDependency.Condition(rawValue: text) else {
+                        throw .invalid("'\(field).on' must be succeeded, failed or ended")
+                    }
+                    condition = parsed
+                }
+                dependsOn.append(JobDependency(job: id, on: condition))
+            }
+        }
         return JobRequest(
             name: name,
             command: command,
@@ -123,7 +154,8 @@ struct JobRequest: Sendable {
             labels: try map("labels"),
             retries: retries,
             timeoutSeconds: timeout,
-            maxRssBytes: maxRss
+            maxRssBytes: maxRss,
+            dependsOn: dependsOn
         )
     }
 }

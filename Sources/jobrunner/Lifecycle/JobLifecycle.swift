@@ -63,6 +63,12 @@ enum JobLifecycle {
         case lost(String)
         /// A retry's time has come (`notBefore`).
         case retryDue
+        /// `dependsOn`: a job it depends on has not ended yet (the record's reason says which).
+        case dependencyWaiting(String)
+        /// `dependsOn`: every condition holds; it may run.
+        case dependenciesMet
+        /// `dependsOn`: a condition can no longer hold; it is skipped.
+        case dependencyFailed(String)
         /// The manager stops; jobs run on under their shims.
         case shuttingDown
     }
@@ -159,6 +165,16 @@ enum JobLifecycle {
             return .success(Decision(next: .running, change: .durable))
         case (.pending, .retryDue):
             return .success(Decision(next: .pending, change: .none, actions: [.enqueue]))
+        case (.pending, .dependencyWaiting(let why)):
+            guard job.reason != why else { return unchanged }
+            job.reason = why
+            return .success(Decision(next: .pending, change: .durable))
+        case (.pending, .dependenciesMet):
+            let change: Change = job.reason == nil ? .none : .durable
+            job.reason = nil
+            return .success(Decision(next: .pending, change: change, actions: [.enqueue]))
+        case (.pending, .dependencyFailed(let why)):
+            return end(.skipped, reason: why)
         case (.pending, .lost(let why)):
             return end(.lost, reason: why)
         case (.pending, .timeoutDue), (.pending, .sampled), (.pending, .shuttingDown):

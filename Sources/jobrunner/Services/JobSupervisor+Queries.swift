@@ -64,7 +64,9 @@ extension JobSupervisor {
         ServiceHealth(
             running: running.count,
             // From the queues, not a scan of the whole history: health is polled often.
-            pending: (pending[pendingHead...] + delayed).lazy.filter { self.jobs[$0 - 1].status == .pending }.count,
+            // (waiting jobs are pending too, for their dependsOn)
+            pending: (pending[pendingHead...] + delayed).lazy.filter { self.jobs.status(at: $0 - 1) == .pending }.count
+                + waiting.count,
             jobs: jobs.count,
             journalError: journal.lastError,
             lastSnapshot: lastSnapshot,

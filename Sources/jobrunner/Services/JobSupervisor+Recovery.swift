@@ -41,6 +41,7 @@ extension JobSupervisor {
             if job.id <= jobs.count { jobs[job.id - 1] = job } else { jobs.append(job) }
         }
         var counts = (pending: 0, finished: 0, adopted: 0, lost: 0)
+        var withDependencies: [Int] = []
         let now = Date().timeIntervalSince1970
         // A pending job whose run file exists was being launched when the manager stopped
         // (its `running` record was not yet in the journal): the launcher creates the file
@@ -89,7 +90,13 @@ extension JobSupervisor {
                     continue
                 }
                 specs[id] = spec
-                if let notBefore = spec.notBefore, notBefore > now { delayed.append(id) } else { pending.append(id) }
+                if spec.dependsOn != nil {
+                    withDependencies.append(id)  // decided once every status is known
+                } else if let notBefore = spec.notBefore, notBefore > now {
+                    delayed.append(id)
+                } else {
+                    pending.append(id)
+                }
                 counts.pending += 1
             case .running:
                 let run = files.readRunFile(id)
@@ -128,6 +135,7 @@ extension JobSupervisor {
                 break
             }
         }
+        for id in withDependencies { settleDependencies(of: id) }
         launcher.cgroups?.sweep()  // groups of jobs that ended while no manager ran
         version += 1
         // Loaded from a snapshot with nothing journaled or settled since: that snapshot is

@@ -19,6 +19,9 @@ extension JobSupervisor {
             throw APIError.unavailable("\(shortage); no job is accepted until descriptors are free again")
         }
         let id = jobs.count + 1
+        for (i, dependency) in request.dependsOn.enumerated() where dependency.job >= id {
+            throw APIError.invalid("'dependsOn[\(i)].job' \(dependency.job) is not a job of this manager")
+        }
         let job = Job(
             id: id,
             instance: instance,
@@ -34,7 +37,8 @@ extension JobSupervisor {
             env: environment,
             timeoutSeconds: request.timeoutSeconds,
             maxRssBytes: request.maxRssBytes,
-            retries: request.retries ?? settings.defaultRetries
+            retries: request.retries ?? settings.defaultRetries,
+            dependsOn: request.dependsOn.isEmpty ? nil : request.dependsOn
         )
         do {
             try files.writeSpecIfNeeded(id, spec)
@@ -60,7 +64,11 @@ extension JobSupervisor {
             version += 1
             throw APIError.unavailable("the job could not be recorded: \(error)")
         }
-        pending.append(id)
+        if spec.dependsOn == nil {
+            pending.append(id)
+        } else {
+            settleDependencies(of: id)
+        }
         launchPending()
         return jobs[id - 1]
     }

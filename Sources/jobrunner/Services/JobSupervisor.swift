@@ -51,6 +51,10 @@ actor JobSupervisor: JobService {
     var pendingHead = 0
     /// Retries waiting for their time (`notBefore`).
     var delayed: [Int] = []
+    /// Jobs waiting for their `dependsOn`, by the job each waits for now.
+    var waitingOn: [Int: Set<Int>] = [:]
+    /// Every job waiting for its `dependsOn`.
+    var waiting: Set<Int> = []
     var running: [Int: Running] = [:]
     private var shims: [pid_t: Int] = [:]
     /// Shims that exited before their spawn call returned to us.
@@ -167,6 +171,7 @@ actor JobSupervisor: JobService {
         case .scheduleRetry(let retryID, let delay):
             var retrySpec = specs[id] ?? files.defaultSpec
             retrySpec.notBefore = Date().timeIntervalSince1970 + delay
+            retrySpec.dependsOn = nil  // they held for the first attempt
             try? files.writeSpecIfNeeded(retryID, retrySpec)
             jobs.append(JobLifecycle.retry(of: jobs[id - 1], id: retryID))
             specs[retryID] = retrySpec
@@ -183,6 +188,7 @@ actor JobSupervisor: JobService {
         case .finished(let status):
             running[id] = nil
             specs[id] = nil
+            waiting.remove(id)
             launcher.cgroups?.release(id: id)
             let job = jobs[id - 1]
             ServiceMetrics.finished(status, durationSeconds: job.durationSeconds)
@@ -194,6 +200,30 @@ actor JobSupervisor: JobService {
                     "job.signal": "\(job.signal.map(String.init) ?? "-")", "job.reason": "\(job.reason ?? "-")",
                 ]
             )
+            // The jobs that waited for this one decide again (a retry of it stands for it).
+            for waiter in (waitingOn.removeValue(forKey: id) ?? []).sorted() { settleDependencies(of: waiter) }
+        }
+    }
+
+    /// Decides what job `id`'s `dependsOn` allows now: run it, keep it waiting (for the job
+    /// the verdict names), or skip it.
+    func settleDependencies(of id: Int) {
+        guard jobs.status(at: id - 1) == .pending, let dependencies = specs[id]?.dependsOn else { return }
+        let verdict = JobDependency.evaluate(dependencies) { other in
+            guard other >= 1, other <= jobs.count else { return nil }
+            let job = jobs[other - 1]
+            return (job.status, job.retriedBy)
+        }
+        switch verdict {
+        case .met:
+            waiting.remove(id)
+            handle(id, .dependenciesMet)
+        case .waiting(let other, let reason):
+            waiting.insert(id)
+            waitingOn[other, default: []].insert(id)
+            handle(id, .dependencyWaiting(reason))
+        case .failed(let reason):
+            handle(id, .dependencyFailed(reason))
         }
     }
 

@@ -16,6 +16,9 @@ struct JobSpec: Codable, Sendable, Equatable {
     var retries: Int
     /// Monotonic-independent earliest start (Unix seconds), for retries.
     var notBefore: Double?
+    /// `dependsOn` of the request: the job waits until these hold (kept here so that it
+    /// survives restarts); `nil` without dependencies.
+    var dependsOn: [JobDependency]? = nil
 }
 
 /// The files of a job beside its record: its spec file and the run file its shim keeps
