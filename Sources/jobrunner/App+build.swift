@@ -123,7 +123,11 @@ func buildApplication(
         reaper: reaper,
         logger: logger
     )
-    let counts = await supervisor.recover(snapshot: snapshot, journaled: replay.records)
+    let counts = await supervisor.recover(
+        snapshot: snapshot,
+        journaled: replay.records,
+        idempotency: IdempotencyEntry.load(state: state) + replay.idempotency
+    )
     audit.record(
         "recovered",
         [

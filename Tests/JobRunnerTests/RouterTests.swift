@@ -13,7 +13,7 @@ actor MemoryJobs: JobService {
     nonisolated let startedAt = Date()
     private(set) var jobs: [Job] = []
 
-    func create(_ request: JobRequest) throws -> Job {
+    func create(_ request: JobRequest, idempotency: IdempotencyKey?) throws -> (job: Job, replayed: Bool) {
         let job = Job(
             id: jobs.count + 1,
             name: request.name,
@@ -23,7 +23,7 @@ actor MemoryJobs: JobService {
             status: .pending
         )
         jobs.append(job)
-        return job
+        return (job, false)
     }
 
     /// Adds jobs as they would be at the end of their life.

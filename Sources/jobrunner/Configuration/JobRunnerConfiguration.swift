@@ -324,6 +324,17 @@ struct JobRunnerConfiguration: Sendable {
             c.jobs.cgroupPath = v as? String
         },
         Key(
+            name: "jobs.idempotencyWindowSeconds",
+            kind: .double,
+            summary: "seconds an Idempotency-Key of POST /v1/jobs answers the job it created (same token, same body)"
+        ) { c, v throws(ConfigurationError) in
+            c.jobs.idempotencyWindowSeconds = try within(
+                try value(v, as: Double.self),
+                1...(366 * 86_400),
+                "jobs.idempotencyWindowSeconds"
+            )
+        },
+        Key(
             name: "security.allowedClients",
             kind: .optionalStringList,
             summary: "CIDR networks (IPv4, IPv6) allowed to call the API, others get 403; null = any"
@@ -521,6 +532,8 @@ struct JobsConfiguration: Sendable {
     /// `jobs.cgroupPath`: the cgroup v2 directory the jobs' groups go in; `nil` = the
     /// service's own group (systemd `Delegate=yes`).
     var cgroupPath: String? = nil
+    /// `jobs.idempotencyWindowSeconds`: how long an `Idempotency-Key` answers its first job.
+    var idempotencyWindowSeconds = 86_400.0
 }
 
 /// `security.*`.

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import JobModel
 
@@ -22,6 +24,10 @@ struct JobsController: Sendable {
         router.get("/jobs", use: list)
     }
 
+    static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
+    /// Set on the 200 that answers a repeated `Idempotency-Key` with the job it created.
+    static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
+
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
         let body: ByteBuffer
         do {
@@ -33,10 +39,20 @@ struct JobsController: Sendable {
                 "the body is larger than \(maxBodyBytes) bytes (http.maxBodyBytes)"
             )
         }
-        let spec = try JobRequest.parse(Data(body.readableBytesView), jobs: jobs)
-        let job = try await supervisor.create(spec)
-        var response = JSONResponse.job(job, status: .created)
+        let bytes = Data(body.readableBytesView)
+        let spec = try JobRequest.parse(bytes, jobs: jobs)
+        var idempotency: IdempotencyKey?
+        if let key = request.headers[Self.idempotencyKeyHeader] {
+            guard IdempotencyKey.isValid(key) else {
+                throw APIError.invalid("'Idempotency-Key' must be 1-255 printable ASCII characters without spaces")
+            }
+            let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            idempotency = IdempotencyKey(scope: context.tokenID ?? "", key: key, bodySHA256: digest)
+        }
+        let (job, replayed) = try await supervisor.create(spec, idempotency: idempotency)
+        var response = JSONResponse.job(job, status: replayed ? .ok : .created)
         response.headers[.location] = "/v1/jobs/\(job.id)"
+        if replayed { response.headers[Self.replayedHeader] = "true" }
         return response
     }
 

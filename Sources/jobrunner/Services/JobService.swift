@@ -10,8 +10,9 @@ import Glibc
 protocol JobService: Sendable {
     /// When the service started (health's uptime).
     var startedAt: Date { get }
-    /// Records a job (answers once its record is durable) and launches it when it can.
-    func create(_ request: JobRequest) async throws -> Job
+    /// Records a job (answers once its record is durable) and launches it when it can; with
+    /// an `Idempotency-Key` seen before (same body), the job it created (`replayed`).
+    func create(_ request: JobRequest, idempotency: IdempotencyKey?) async throws -> (job: Job, replayed: Bool)
     func job(_ id: Int) async -> Job?
     /// Jobs in id order after `query.afterID` that match; the next cursor id when more remain.
     func list(_ query: JobListQuery) async -> (jobs: [Job], next: Int?)

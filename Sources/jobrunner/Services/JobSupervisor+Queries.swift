@@ -36,11 +36,17 @@ extension JobSupervisor {
     /// A consistent cut: the journal moves to a new segment and the table holds every
     /// record written before it.
     /// `nil` when nothing changed since the last snapshot written and `force` is false.
-    func snapshotCut(force: Bool) throws -> (table: JobTable, segment: Int, ended: [Int], version: Int)? {
+    func snapshotCut(
+        force: Bool
+    ) throws -> (table: JobTable, segment: Int, ended: [Int], version: Int, idempotency: [IdempotencyEntry])? {
         if !force, version == snapshottedVersion, lastSnapshotError == nil { return nil }
         let segment = try journal.rotate()
         defer { endedSinceCut.removeAll() }
-        return (jobs.compact(), segment, endedSinceCut, version)
+        // The keys outlive the journal segments the snapshot replaces (written before those go).
+        let oldest = Date().timeIntervalSince1970 - settings.idempotencyWindowSeconds
+        idempotencyKeys = idempotencyKeys.filter { $0.value.at >= oldest }
+        let keys = idempotencyKeys.values.sorted { $0.job < $1.job }
+        return (jobs.compact(), segment, endedSinceCut, version, keys)
     }
 
     func snapshotWritten(_ info: SnapshotInfo?, error: String?, version cutVersion: Int? = nil) {

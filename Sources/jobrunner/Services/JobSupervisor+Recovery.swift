@@ -9,8 +9,13 @@ import Glibc
 extension JobSupervisor {
     /// Loads the history (newest valid snapshot + journal) and settles the jobs the
     /// history says are pending or running.
-    func recover(snapshot: JobTable?, journaled: [Job]) async -> (pending: Int, finished: Int, adopted: Int, lost: Int)
-    {
+    func recover(
+        snapshot: JobTable?,
+        journaled: [Job],
+        idempotency: [IdempotencyEntry] = []
+    ) async -> (pending: Int, finished: Int, adopted: Int, lost: Int) {
+        let oldest = Date().timeIntervalSince1970 - settings.idempotencyWindowSeconds
+        for entry in idempotency where entry.at >= oldest { idempotencyKeys[entry.lookupKey] = entry }
         func placeholder(_ id: Int) -> Job {
             Job(
                 id: id,

@@ -11,7 +11,18 @@ extension JobSupervisor {
     // MARK: - Requests
 
     /// Creates a job; answers once its record is durable. Launches it when a slot is free.
-    func create(_ request: JobRequest) async throws -> Job {
+    func create(_ request: JobRequest, idempotency: IdempotencyKey? = nil) async throws -> (job: Job, replayed: Bool) {
+        let now = Date().timeIntervalSince1970
+        if let idempotency, let entry = idempotencyKeys[idempotency.scope + "\n" + idempotency.key],
+            now - entry.at < settings.idempotencyWindowSeconds
+        {
+            guard entry.bodySHA256 == idempotency.bodySHA256 else {
+                throw APIError.conflict(
+                    "Idempotency-Key '\(idempotency.key)' was used for job \(entry.job) with another body; use a new key for a new job"
+                )
+            }
+            return (jobs[entry.job - 1], true)
+        }
         if let error = journal.lastError {
             throw APIError.unavailable("the journal cannot be written (\(error)); no job is accepted until it can")
         }
@@ -48,8 +59,14 @@ extension JobSupervisor {
         jobs.append(job)
         specs[id] = spec
         version += 1
+        // The key goes in the job's creation line: one fsync makes both durable, so a client
+        // that lost this answer to a crash and asks again gets this job, not a second one.
+        let entry = idempotency.map {
+            IdempotencyEntry(scope: $0.scope, key: $0.key, bodySHA256: $0.bodySHA256, job: id, at: now)
+        }
         do {
-            try await journal.append(Data(JobJSON.encode(job)), durable: true)
+            try await journal.append(entry?.journalLine(for: job) ?? Data(JobJSON.encode(job)), durable: true)
+            if let entry { idempotencyKeys[entry.lookupKey] = entry }
         } catch {
             // Refused (503): not recorded, so not kept. Refused jobs at the end of the
             // history are dropped; one followed by a recorded job (rare: the disk filled and
@@ -70,7 +87,7 @@ extension JobSupervisor {
             settleDependencies(of: id)
         }
         launchPending()
-        return jobs[id - 1]
+        return (jobs[id - 1], false)
     }
 
     /// Cancels a pending job at once (answered once the record is durable), or stops a

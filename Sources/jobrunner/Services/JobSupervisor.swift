@@ -55,6 +55,8 @@ actor JobSupervisor: JobService {
     var waitingOn: [Int: Set<Int>] = [:]
     /// Every job waiting for its `dependsOn`.
     var waiting: Set<Int> = []
+    /// `Idempotency-Key`s of the last `jobs.idempotencyWindowSeconds`, by scope and key.
+    var idempotencyKeys: [String: IdempotencyEntry] = [:]
     var running: [Int: Running] = [:]
     private var shims: [pid_t: Int] = [:]
     /// Shims that exited before their spawn call returned to us.

@@ -43,7 +43,9 @@ struct SnapshotService: Service {
         let started = ContinuousClock.now
         var endedJobs: [Int] = []
         do {
-            guard let (table, segment, ended, version) = try await supervisor.snapshotCut(force: force) else { return }
+            guard let (table, segment, ended, version, keys) = try await supervisor.snapshotCut(force: force) else {
+                return
+            }
             endedJobs = ended
             let digits = String(segment)
             let name = "snapshot-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".jrsnap"
@@ -60,6 +62,7 @@ struct SnapshotService: Service {
             if let size = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int {
                 ServiceMetrics.snapshotBytes.record(size)
             }
+            try IdempotencyEntry.save(keys, state: stateDirectory)
             journal.removeSegments(before: segment)
             let snapshots = Self.snapshots(in: directory)
             for old in snapshots.dropLast(settings.keep) {

@@ -288,9 +288,10 @@ final class Journal: Service, Sendable {
     }
 
     /// Reads every segment in order; a torn last line of a segment is ignored.
-    static func replay(directory: String) -> (records: [Job], torn: Int) {
+    static func replay(directory: String) -> (records: [Job], torn: Int, idempotency: [IdempotencyEntry]) {
         var jobs: [Job] = []
         var torn = 0
+        var keys: [IdempotencyEntry] = []
         let decoder = JSONDecoder()
         for segment in segments(in: directory) {
             guard let data = FileManager.default.contents(atPath: segmentPath(directory: directory, segment: segment))
@@ -301,6 +302,7 @@ final class Journal: Service, Sendable {
                 let line = data[start..<(end ?? data.endIndex)]
                 if let job = try? decoder.decode(Job.self, from: line) {
                     jobs.append(job)
+                    if let entry = IdempotencyEntry.fromJournalLine(line) { keys.append(entry) }
                 } else if !line.isEmpty {
                     torn += 1
                 }
@@ -308,6 +310,6 @@ final class Journal: Service, Sendable {
                 start = data.index(after: end)
             }
         }
-        return (jobs, torn)
+        return (jobs, torn, keys)
     }
 }
