@@ -32,7 +32,11 @@ struct DependencyTests {
 
     @Test func jobsRunAfterWhatTheyDependOnOrAreSkipped() async throws {
         let server = try await TestServer()
-        let first = try await server.launch(["name": "first", "command": ["/bin/sh", "-c", "sleep 0.5"], "retries": 0])
+        // The first job ends when the test says so (a file appears): no race with the checks.
+        let gate = server.state + "/gate"
+        let first = try await server.launch([
+            "name": "first", "command": ["/bin/sh", "-c", "while [ ! -f \(gate) ]; do sleep 0.05; done"], "retries": 0,
+        ])
         func after(_ name: String, _ job: Int, on condition: String) async throws -> Int {
             try await server.launch([
                 "name": name, "command": ["/bin/true"], "retries": 0,
@@ -46,6 +50,7 @@ struct DependencyTests {
         let waiting = try await server.job(onSuccess)
         #expect(waiting.status == .pending)
         #expect(waiting.reason == "waiting for job \(first) to end succeeded")
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
 
         let a = try await server.waitForEnd(first)
         let b = try await server.waitForEnd(onSuccess)
@@ -89,11 +94,16 @@ struct DependencyTests {
 
     @Test func waitingSurvivesAManagerKilledWithSIGKILL() async throws {
         let server = try await TestServer()
-        let slow = try await server.launch(["name": "slow", "command": ["/bin/sh", "-c", "sleep 1.5"], "retries": 0])
+        let gate = server.state + "/gate"
+        let slow = try await server.launch([
+            "name": "slow", "command": ["/bin/sh", "-c", "while [ ! -f \(gate) ]; do sleep 0.05; done"], "retries": 0,
+        ])
         let next = try await server.launch(["name": "next", "command": ["/bin/true"], "dependsOn": [["job": slow]]])
         let health = try await server.request("GET", "/v1/health").json
         #expect(health["pendingJobs"] as? Int == 1, "a waiting job is pending")
         try await server.crashAndRestart()
+        #expect(try await server.job(next).status == .pending, "still waiting after the restart")
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
         let waited = try await server.waitForEnd(next)
         let first = try await server.job(slow)
         #expect(first.status == .succeeded)
