@@ -56,6 +56,21 @@ struct IdempotencyTests {
         await server.stop()
     }
 
+    @Test func concurrentSubmitsWithOneKeyMakeOneJob() async throws {
+        let server = try await TestServer()
+        let ids = try await withThrowingTaskGroup(of: Int?.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try await Self.submit(server, key: "burst").json["id"] as? Int }
+            }
+            var ids: Set<Int?> = []
+            for try await id in group { ids.insert(id) }
+            return ids
+        }
+        #expect(ids.count == 1 && ids.first! != nil, "\(ids)")
+        #expect(try await Self.jobCount(server) == 1)
+        await server.stop()
+    }
+
     @Test func aKeyExpiresWithItsWindow() async throws {
         let server = try await TestServer(settings: ["jobs.idempotencyWindowSeconds": "1"])
         #expect(try await Self.submit(server, key: "short").status == 201)

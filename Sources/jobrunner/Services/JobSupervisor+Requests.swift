@@ -64,10 +64,13 @@ extension JobSupervisor {
         let entry = idempotency.map {
             IdempotencyEntry(scope: $0.scope, key: $0.key, bodySHA256: $0.bodySHA256, job: id, at: now)
         }
+        // Reserved before the journal's await: a second submit with the key that arrives
+        // meanwhile (the actor runs it during the await) gets this job, not another one.
+        if let entry { idempotencyKeys[entry.lookupKey] = entry }
         do {
             try await journal.append(entry?.journalLine(for: job) ?? Data(JobJSON.encode(job)), durable: true)
-            if let entry { idempotencyKeys[entry.lookupKey] = entry }
         } catch {
+            if let entry { idempotencyKeys[entry.lookupKey] = nil }
             // Refused (503): not recorded, so not kept. Refused jobs at the end of the
             // history are dropped; one followed by a recorded job (rare: the disk filled and
             // emptied during one request) stays as `lost` in memory, and a restart shows
