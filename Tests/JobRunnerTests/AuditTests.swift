@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import jobrunner
+
 /// Every API call and every life event of the manager leaves one audit line.
 @Suite(.timeLimit(.minutes(1)))
 struct AuditTests {
@@ -57,5 +59,29 @@ struct AuditTests {
             let size = try FileManager.default.attributesOfItem(atPath: server.state + "/" + file)[.size] as! Int
             #expect(size <= 4096)
         }
+    }
+
+    /// A batch of deferred lines larger than a whole file (a busy moment between flushes)
+    /// is split at line ends: no file passes the limit, no line is lost or cut.
+    @Test func aBatchLargerThanAFileIsSplitAtLineEnds() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jobrunner-audit-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/audit.jsonl"
+        let audit = AuditLog(path: path, maxBytes: 1_024, keep: 20)
+        for i in 0..<100 { audit.record("call", ["method": "GET", "path": "/v1/health", "n": i], deferred: true) }
+        audit.flush()
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("audit.jsonl") }
+        #expect(files.count > 3, "the batch spans several files: \(files)")
+        var numbers: [Int] = []
+        for file in files {
+            let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+            #expect(text.utf8.count <= 1_024, "\(file): \(text.utf8.count) bytes")
+            #expect(text.hasSuffix("\n"))
+            for line in text.split(separator: "\n") {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                numbers.append(try #require(object?["n"] as? Int))
+            }
+        }
+        #expect(numbers.sorted() == Array(0..<100))
     }
 }

@@ -148,14 +148,31 @@ final class AuditLog: Sendable {
             s.pending = Array(note) + s.pending
             s.droppedLines = 0
         }
-        if s.size + s.pending.count > maxBytes { rotate(&s) }
-        guard s.fd >= 0, !s.pending.isEmpty else { return }
-        let written = s.pending.withUnsafeBytes { write(s.fd, $0.baseAddress, $0.count) }
-        if written == s.pending.count {
+        // Whole lines, each file at most maxBytes: a batch larger than the room left is
+        // split at a line end, the rest goes to the next file (a busy moment can gather more
+        // lines between two flushes than one file holds).
+        while !s.pending.isEmpty {
+            var end = s.pending.count
+            if s.size + end > maxBytes {
+                let room = max(0, maxBytes - s.size)
+                end = s.pending[..<min(room, s.pending.count)].lastIndex(of: 10).map { $0 + 1 } ?? 0
+                if end == 0 {
+                    if s.size > 0 {
+                        rotate(&s)
+                        continue
+                    }
+                    // One line longer than a whole file: it gets a file of its own.
+                    end = (s.pending.firstIndex(of: 10) ?? (s.pending.count - 1)) + 1
+                }
+            }
+            guard s.fd >= 0 else { return }
+            let written = s.pending.withUnsafeBytes { write(s.fd, $0.baseAddress, end) }
+            guard written == end else {
+                if written > 0 { _ = ftruncate(s.fd, off_t(s.size)) }
+                return
+            }
             s.size += written
-            s.pending.removeAll(keepingCapacity: true)
-        } else if written > 0 {
-            _ = ftruncate(s.fd, off_t(s.size))
+            s.pending.removeFirst(end)
         }
     }
 
