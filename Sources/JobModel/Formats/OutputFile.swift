@@ -105,5 +105,14 @@ public struct OutputFile: ~Copyable {
         }
         committed = true
         close(fd)
+        if sync {
+            // The rename itself is durable once the directory is.
+            let parent = (path as NSString).deletingLastPathComponent
+            let directory = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directory >= 0 {
+                _ = fsync(directory)
+                close(directory)
+            }
+        }
     }
 }

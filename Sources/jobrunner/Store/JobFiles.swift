@@ -38,9 +38,15 @@ struct JobFiles: Sendable {
     /// creation per job is a measurable part of launching it.
     func writeSpecIfNeeded(_ id: Int, _ spec: JobSpec) throws {
         guard spec != defaultSpec else { return }
-        // No fsync: a spec file per job is part of launching it (as before; the journal's
-        // record is the durable part).
-        try OutputFile.write(try JSONEncoder().encode(spec), toAtomicPath: specPath(id), mode: 0o600, sync: false)
+        // No fsync for most: a spec file per job is part of launching it, and a spec lost to
+        // a power cut costs the job its env, not its record. A job with `dependsOn` is
+        // synced: without its spec it would run without waiting.
+        try OutputFile.write(
+            try JSONEncoder().encode(spec),
+            toAtomicPath: specPath(id),
+            mode: 0o600,
+            sync: spec.dependsOn != nil
+        )
     }
 
     /// The job's spec: the default one without a file, `nil` when the file is damaged.
