@@ -49,6 +49,11 @@ public struct ProcStat {
     public var ticks: Int64 = 0  // utime + stime
     public var startTime: Int64 = 0
     public var rssPages: Int64 = 0
+    /// Field 9, the kernel's `PF_*` flags.
+    public var flags: Int64 = 0
+
+    /// Exiting (`PF_EXITING`) or a zombie: its memory is being released or gone.
+    public var isExiting: Bool { state == UInt8(ascii: "Z") || flags & 0x4 != 0 }
 
     /// Parses the text after the last `)` (the command name may hold spaces and parentheses).
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> ProcStat? {
@@ -66,8 +71,8 @@ public struct ProcStat {
             while i < bytes.count, bytes[i] != UInt8(ascii: " "), bytes[i] != UInt8(ascii: "\n") { i += 1 }
             if field == 3 {
                 stat.state = bytes[start]
-            } else if field == 4 || field == 6 || field == 10 || field == 14 || field == 15 || field == 22
-                || field == 24
+            } else if field == 4 || field == 6 || field == 9 || field == 10 || field == 14 || field == 15
+                || field == 22 || field == 24
             {
                 var value: Int64 = 0
                 var negative = false
@@ -79,6 +84,7 @@ public struct ProcStat {
                 switch field {
                 case 4: stat.ppid = Int32(truncatingIfNeeded: value)
                 case 6: stat.session = Int32(truncatingIfNeeded: value)
+                case 9: stat.flags = value
                 case 10: stat.minorFaults = value
                 case 14, 15: stat.ticks += value
                 case 22: stat.startTime = value

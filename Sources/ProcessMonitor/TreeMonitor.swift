@@ -332,7 +332,7 @@ public struct TreeMonitor: ~Copyable {
         // zombies and processes in exit, whose memory is already gone) is not a sample: its
         // zero RSS would lower the averages and break the RSS trend of a job that grew to its
         // end (one such point took R² from 1.0 to 0.63: the leak went unreported).
-        guard processes.contains(where: { $0.stat.state != UInt8(ascii: "Z") && $0.stat.rssPages > 0 }) else { return }
+        guard processes.contains(where: { !$0.stat.isExiting && $0.stat.rssPages > 0 }) else { return }
         var seen: [Int32: ProcessCounters] = [:]
         var rssPages: Int64 = 0
         for (pid, stat) in processes {
@@ -367,7 +367,8 @@ public struct TreeMonitor: ~Copyable {
                 tree.connections += countNewSockets(pid: pid, known: &tree.sockets)
             }
             seen[pid] = counters
-            rssPages += max(0, stat.rssPages)
+            // A process in exit is releasing its memory: half-released pages are not a figure.
+            if !stat.isExiting { rssPages += max(0, stat.rssPages) }
         }
         tree.processes = seen
         let rss = rssPages * Self.pageSize

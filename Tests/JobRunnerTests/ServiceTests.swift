@@ -78,9 +78,18 @@ struct ServiceTests {
             "name": "grow",
             "command": [
                 "python3", "-c",
-                // Six seconds of steady growth: on a loaded machine the interpreter's start
-                // (flat) is a small part of the samples, so the fit stays linear.
-                "import time\nl = []\nfor _ in range(50):\n    l.append(bytearray(3 * 1024 * 1024))\n    time.sleep(0.12)",
+                // Six seconds of growth that follows the clock, not the CPU it gets: on a loaded
+                // machine a fixed loop grows in steps (stalled, then catching up) and the fit
+                // is no longer linear; this one catches up to 25 MiB a second at each wake-up.
+                """
+                import time
+                t0, l, size = time.time(), [], 0
+                while time.time() - t0 < 6:
+                    while size < (time.time() - t0) * 25 * 2**20:
+                        l.append(bytearray(2**20))
+                        size += 2**20
+                    time.sleep(0.05)
+                """,
             ],
         ])
         let flat = try await server.launch([
