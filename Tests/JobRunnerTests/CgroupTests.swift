@@ -2,6 +2,8 @@ import Foundation
 import JobModel
 import Testing
 
+@testable import jobrunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,17 +15,11 @@ import Glibc
 struct CgroupTests {
     /// The cgroup v2 mount, when this process may create groups in it.
     static let writableMount: String? = {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") {
-            let halves = line.split(separator: " - ", maxSplits: 1)
-            guard halves.count == 2, halves[1].hasPrefix("cgroup2 ") else { continue }
-            let mount = String(halves[0].split(separator: " ")[4])
-            let probe = "\(mount)/jobrunner-tests-probe-\(getpid())"
-            guard mkdir(probe, 0o755) == 0 else { return nil }
-            rmdir(probe)
-            return mount
-        }
-        return nil
+        guard let mount = JobCgroups.cgroup2Mount() else { return nil }
+        let probe = "\(mount)/jobrunner-tests-probe-\(getpid())"
+        guard mkdir(probe, 0o755) == 0 else { return nil }
+        rmdir(probe)
+        return mount
     }()
 
     /// Whether groups made under the mount get the memory controller (not on a v1 hybrid

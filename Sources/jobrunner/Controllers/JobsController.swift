@@ -107,11 +107,11 @@ struct JobsController: Sendable {
         query.names = q.getAll("name")
         if let since = q.get("since") {
             guard let date = Timestamp.parse(since) else { throw APIError.invalid("'since' must be an RFC 3339 time") }
-            query.since = date
+            query.sinceMicros = Timestamp.micros(date)
         }
         if let until = q.get("until") {
             guard let date = Timestamp.parse(until) else { throw APIError.invalid("'until' must be an RFC 3339 time") }
-            query.until = date
+            query.untilMicros = Timestamp.micros(date)
         }
         if let limit = q.get("limit") {
             guard let n = Int(limit), (1...1000).contains(n) else {

@@ -28,8 +28,10 @@ struct JobListQuery: Sendable {
     var statuses: Set<JobStatus> = []
     /// fnmatch patterns; a job matches any of them.
     var names: [String] = []
-    var since: Date?
-    var until: Date?
+    /// `since` and `until` (microseconds since 1970, as the columns hold start times):
+    /// converted once, not for every row tested.
+    var sinceMicros: Int64?
+    var untilMicros: Int64?
     var afterID = 0
     var limit = 100
 
@@ -45,10 +47,10 @@ struct JobListQuery: Sendable {
             let name = name()
             if !names.contains(where: { fnmatch($0, name, 0) == 0 }) { return false }
         }
-        if since != nil || until != nil {
+        if sinceMicros != nil || untilMicros != nil {
             let started = startedAtMicros()
-            if let since, (started ?? .min) < Timestamp.micros(since) { return false }
-            if let until, (started ?? .max) >= Timestamp.micros(until) { return false }
+            if let sinceMicros, (started ?? .min) < sinceMicros { return false }
+            if let untilMicros, (started ?? .max) >= untilMicros { return false }
         }
         return true
     }
