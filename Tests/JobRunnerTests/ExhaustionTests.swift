@@ -105,9 +105,18 @@ struct ExhaustionTests {
         _ = try await server.waitForEnd(try await server.launch(["name": "kept", "command": ["/bin/true"]]))
         let port = await server.base.port!
         // Killed, so that its journal is not yet covered by a snapshot; its port taken.
-        kill(await server.pid, SIGKILL)
-        usleep(200_000)
-        let (blocker, _) = try #require(Self.listener(port: port))
+        let pid = await server.pid
+        kill(pid, SIGKILL)
+        // Taken once the killed server has let go of it: on a loaded machine its exit (and
+        // with it the socket's close) can take longer than any fixed pause.
+        for _ in 0..<1000 where !Self.isGone(pid) { try await Task.sleep(for: .milliseconds(10)) }
+        var taken: (fd: Int32, port: Int)?
+        for _ in 0..<500 {
+            taken = Self.listener(port: port)
+            if taken != nil { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let (blocker, _) = try #require(taken, "port \(port) still in use 5 s after the server exited")
         defer { close(blocker) }
         let before = Self.listing(server.state)
         let result = try Self.run([
