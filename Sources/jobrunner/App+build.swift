@@ -261,6 +261,7 @@ func buildRouter(
         stateDirectory: configuration.stateDirectory
     ).addRoutes(to: router)
     SystemController(supervisor: service).addRoutes(to: router)
+    QueuesController(supervisor: service, audit: audit).addRoutes(to: router)
     try router.validate()
     return router
 }

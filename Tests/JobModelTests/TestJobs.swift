@@ -57,6 +57,10 @@ enum TestJobs {
             attempt: 1 + id % 3,
             parentId: id % 3 == 0 ? nil : id - 1,
             retriedBy: id % 5 == 1 ? id + 1 : nil,
+            // Workflow fields: only in later batches too (their columns are then absent).
+            queue: id > 500 && id % 4 == 2 ? "lane \(id % 3)" : nil,
+            rerunOf: id % 11 == 0 ? id / 2 : nil,
+            scheduleId: id > 900 ? id % 3 + 1 : nil,
             metrics: JobMetrics(
                 sampleCount: id % 100,
                 cpuPercentAvg: Double(id % 1000) / 10,

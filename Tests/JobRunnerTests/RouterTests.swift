@@ -61,6 +61,46 @@ actor MemoryJobs: JobService {
         Analysis.run(JobTable(jobs), options: options, patterns: patterns)
     }
 
+    private var paused: Set<String> = []
+
+    func queueStatuses() -> [QueueStatus] {
+        [
+            QueueStatus(
+                name: "default",
+                maxConcurrent: nil,
+                paused: paused.contains("default"),
+                running: jobs.filter { $0.status == .running }.count,
+                pending: jobs.filter { $0.status == .pending }.count,
+                configured: true
+            )
+        ]
+    }
+
+    func setPaused(_ name: String, _ paused: Bool) throws -> QueueStatus {
+        guard name == "default" else { throw APIError.notFound("queue \(name) not found; queues: default") }
+        if paused { self.paused.insert(name) } else { self.paused.remove(name) }
+        return queueStatuses()[0]
+    }
+
+    func rerun(_ ids: [Int], overrides: RerunOverrides) throws -> [Job] {
+        try ids.map { id in
+            guard let original = job(id) else { throw APIError.notFound("job \(id) not found") }
+            var job = original
+            job.id = jobs.count + 1
+            job.status = .pending
+            job.rerunOf = id
+            jobs.append(job)
+            return job
+        }
+    }
+
+    func rerunMatching(_ query: JobListQuery, overrides: RerunOverrides) throws -> [Job] {
+        let ids = jobs.filter {
+            $0.status.isFinal && query.matches(status: $0.status, name: $0.name, startedAtMicros: nil)
+        }.map(\.id)
+        return try rerun(ids, overrides: overrides)
+    }
+
     func health() -> ServiceHealth {
         ServiceHealth(
             running: jobs.filter { $0.status == .running }.count,

@@ -46,6 +46,9 @@ public enum JobCSV {
         cells.append(String(job.attempt))
         cells.append(opt(job.parentId))
         cells.append(opt(job.retriedBy))
+        cells.append(job.queue ?? "")
+        cells.append(opt(job.rerunOf))
+        cells.append(opt(job.scheduleId))
         for column in MetricColumn.allCases { cells.append(job.metrics.csvCell(column)) }
         return cells.map(escape).joined(separator: ",") + "\r\n"
     }
@@ -229,6 +232,9 @@ public enum JobCSV {
             attempt: try int("attempt") ?? 1,
             parentId: try int("parentId"),
             retriedBy: try int("retriedBy"),
+            queue: cell("queue"),
+            rerunOf: try int("rerunOf"),
+            scheduleId: try int("scheduleId"),
             metrics: metrics
         )
     }

@@ -4,7 +4,7 @@ extension Job: Codable {
     /// JSON keys, the same words as the CSV header.
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, instance, name, command, cwd, labels, status, pid, startedAt, endedAt, durationSeconds
-        case exitCode, signal, reason, attempt, parentId, retriedBy, metrics
+        case exitCode, signal, reason, attempt, parentId, retriedBy, queue, rerunOf, scheduleId, metrics
     }
 
     /// Encodes every field; absent values are written as `null` so that every record has
@@ -28,6 +28,9 @@ extension Job: Codable {
         try c.encode(attempt, forKey: .attempt)
         try c.encode(parentId, forKey: .parentId)
         try c.encode(retriedBy, forKey: .retriedBy)
+        try c.encode(queue, forKey: .queue)
+        try c.encode(rerunOf, forKey: .rerunOf)
+        try c.encode(scheduleId, forKey: .scheduleId)
         try c.encode(metrics, forKey: .metrics)
     }
 
@@ -65,6 +68,9 @@ extension Job: Codable {
             attempt: try c.decodeIfPresent(Int.self, forKey: .attempt) ?? 1,
             parentId: try c.decodeIfPresent(Int.self, forKey: .parentId),
             retriedBy: try c.decodeIfPresent(Int.self, forKey: .retriedBy),
+            queue: try c.decodeIfPresent(String.self, forKey: .queue),
+            rerunOf: try c.decodeIfPresent(Int.self, forKey: .rerunOf),
+            scheduleId: try c.decodeIfPresent(Int.self, forKey: .scheduleId),
             metrics: try c.decodeIfPresent(JobMetrics.self, forKey: .metrics) ?? JobMetrics()
         )
     }

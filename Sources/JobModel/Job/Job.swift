@@ -34,6 +34,12 @@ public struct Job: Sendable, Hashable {
     public var parentId: Int?
     /// The job that retried this one.
     public var retriedBy: Int?
+    /// The queue (lane) the job ran in; `nil` for `default`.
+    public var queue: String?
+    /// The job this one reruns (`POST /v1/jobs/{id}/rerun`): a new chain, not a retry.
+    public var rerunOf: Int?
+    /// The schedule that started this job.
+    public var scheduleId: Int?
     public var metrics: JobMetrics
 
     public init(
@@ -54,6 +60,9 @@ public struct Job: Sendable, Hashable {
         attempt: Int = 1,
         parentId: Int? = nil,
         retriedBy: Int? = nil,
+        queue: String? = nil,
+        rerunOf: Int? = nil,
+        scheduleId: Int? = nil,
         metrics: JobMetrics = JobMetrics()
     ) {
         self.id = id
@@ -73,6 +82,9 @@ public struct Job: Sendable, Hashable {
         self.attempt = attempt
         self.parentId = parentId
         self.retriedBy = retriedBy
+        self.queue = queue
+        self.rerunOf = rerunOf
+        self.scheduleId = scheduleId
         self.metrics = metrics
     }
 

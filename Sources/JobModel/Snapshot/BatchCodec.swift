@@ -142,6 +142,16 @@ enum BatchCodec {
         batch.attempt = table.attempt[rows].map { UInt32(clamping: $0) }
         batch.parentID = table.parentId[rows].map(nullable)
         batch.retriedBy = table.retriedBy[rows].map(nullable)
+        // Workflow columns: written only when a row of the batch has a value.
+        if table.queue[rows].contains(where: { $0 != JobTable.nullString }) {
+            batch.queue = table.queue[rows].map(localNullable)
+        }
+        if table.rerunOf[rows].contains(where: { $0 != JobTable.nullInt }) {
+            batch.rerunOf = table.rerunOf[rows].map(nullable)
+        }
+        if table.scheduleId[rows].contains(where: { $0 != JobTable.nullInt }) {
+            batch.scheduleID = table.scheduleId[rows].map(nullable)
+        }
 
         for (column, storage) in MetricColumn.columns {
             switch storage {
@@ -218,6 +228,12 @@ enum BatchCodec {
         for (count, field) in lengths {
             try check(count, field)
         }
+        // Optional columns (absent = every row null).
+        for (count, field) in [
+            (batch.queue.count, "queue"), (batch.rerunOf.count, "rerunOf"), (batch.scheduleID.count, "scheduleId"),
+        ] where count != 0 {
+            try check(count, field)
+        }
         let commandTotal = sum(batch.commandCount)
         try check(
             batch.commandArgs.count,
@@ -235,6 +251,7 @@ enum BatchCodec {
         try checkIndices(batch.labelKeys, "label keys")
         try checkIndices(batch.labelValues, "label values")
         try checkIndices(batch.reason, "reason", nullable: true)
+        try checkIndices(batch.queue, "queue", nullable: true)
         if let bad = batch.status.first(where: { $0 >= 256 || JobStatus(code: UInt8($0)) == nil }) {
             throw .invalid("status: unknown code \(bad)")
         }
@@ -314,6 +331,21 @@ enum BatchCodec {
         table.attempt.append(contentsOf: batch.attempt.lazy.map { Int64($0) })
         table.parentId.append(contentsOf: batch.parentID.lazy.map(fromNullable))
         table.retriedBy.append(contentsOf: batch.retriedBy.lazy.map(fromNullable))
+        if batch.queue.isEmpty {
+            table.queue.append(contentsOf: repeatElement(JobTable.nullString, count: n))
+        } else {
+            table.queue.append(contentsOf: batch.queue.lazy.map(remapNullable))
+        }
+        if batch.rerunOf.isEmpty {
+            table.rerunOf.append(contentsOf: repeatElement(JobTable.nullInt, count: n))
+        } else {
+            table.rerunOf.append(contentsOf: batch.rerunOf.lazy.map(fromNullable))
+        }
+        if batch.scheduleID.isEmpty {
+            table.scheduleId.append(contentsOf: repeatElement(JobTable.nullInt, count: n))
+        } else {
+            table.scheduleId.append(contentsOf: batch.scheduleID.lazy.map(fromNullable))
+        }
         var nextReal = 0
         for (_, storage) in MetricColumn.columns {
             switch storage {

@@ -342,6 +342,21 @@ nonisolated struct Jobrunner_Snapshot_V1_Batch: @unchecked Sendable {
     set {_uniqueStorage()._memoryPeakBytes = newValue}
   }
 
+  var queue: [UInt32] {
+    get {_storage._queue}
+    set {_uniqueStorage()._queue = newValue}
+  }
+
+  var rerunOf: [UInt64] {
+    get {_storage._rerunOf}
+    set {_uniqueStorage()._rerunOf = newValue}
+  }
+
+  var scheduleID: [UInt64] {
+    get {_storage._scheduleID}
+    set {_uniqueStorage()._scheduleID = newValue}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -440,7 +455,7 @@ nonisolated extension Jobrunner_Snapshot_V1_DoubleColumn: SwiftProtobuf.Message,
 
 nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Batch"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}strings\0\u{3}id_delta\0\u{1}instance\0\u{1}name\0\u{3}command_count\0\u{3}command_args\0\u{1}cwd\0\u{3}label_count\0\u{3}label_keys\0\u{3}label_values\0\u{1}status\0\u{1}pid\0\u{3}started_at_delta\0\u{3}ended_at_delta\0\u{3}duration_seconds\0\u{3}exit_code\0\u{1}signal\0\u{1}reason\0\u{1}attempt\0\u{3}parent_id\0\u{3}retried_by\0\u{4}\u{8}sample_count\0\u{3}cpu_percent_avg\0\u{3}cpu_percent_max\0\u{3}cpu_seconds\0\u{3}rss_bytes_avg\0\u{3}rss_bytes_max\0\u{3}rss_trend_bytes_per_second\0\u{3}memory_leak_suspected\0\u{3}io_ops_per_second_avg\0\u{3}io_ops_per_second_peak\0\u{3}io_read_bytes\0\u{3}io_write_bytes\0\u{3}net_connections_per_second_avg\0\u{3}net_connections_per_second_peak\0\u{3}net_connections_total\0\u{3}stalled_seconds\0\u{3}process_count_max\0\u{3}leftover_processes\0\u{3}memory_peak_bytes\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}strings\0\u{3}id_delta\0\u{1}instance\0\u{1}name\0\u{3}command_count\0\u{3}command_args\0\u{1}cwd\0\u{3}label_count\0\u{3}label_keys\0\u{3}label_values\0\u{1}status\0\u{1}pid\0\u{3}started_at_delta\0\u{3}ended_at_delta\0\u{3}duration_seconds\0\u{3}exit_code\0\u{1}signal\0\u{1}reason\0\u{1}attempt\0\u{3}parent_id\0\u{3}retried_by\0\u{4}\u{8}sample_count\0\u{3}cpu_percent_avg\0\u{3}cpu_percent_max\0\u{3}cpu_seconds\0\u{3}rss_bytes_avg\0\u{3}rss_bytes_max\0\u{3}rss_trend_bytes_per_second\0\u{3}memory_leak_suspected\0\u{3}io_ops_per_second_avg\0\u{3}io_ops_per_second_peak\0\u{3}io_read_bytes\0\u{3}io_write_bytes\0\u{3}net_connections_per_second_avg\0\u{3}net_connections_per_second_peak\0\u{3}net_connections_total\0\u{3}stalled_seconds\0\u{3}process_count_max\0\u{3}leftover_processes\0\u{3}memory_peak_bytes\0\u{1}queue\0\u{3}rerun_of\0\u{3}schedule_id\0")
 
   fileprivate class _StorageClass {
     var _count: UInt32 = 0
@@ -484,6 +499,9 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
     var _processCountMax: [UInt32] = []
     var _leftoverProcesses: [UInt32] = []
     var _memoryPeakBytes: [UInt64] = []
+    var _queue: [UInt32] = []
+    var _rerunOf: [UInt64] = []
+    var _scheduleID: [UInt64] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -535,6 +553,9 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
       _processCountMax = source._processCountMax
       _leftoverProcesses = source._leftoverProcesses
       _memoryPeakBytes = source._memoryPeakBytes
+      _queue = source._queue
+      _rerunOf = source._rerunOf
+      _scheduleID = source._scheduleID
     }
   }
 
@@ -594,6 +615,9 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
         case 46: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._processCountMax) }()
         case 47: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._leftoverProcesses) }()
         case 48: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._memoryPeakBytes) }()
+        case 49: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._queue) }()
+        case 50: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._rerunOf) }()
+        case 51: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._scheduleID) }()
         default: break
         }
       }
@@ -729,6 +753,15 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
       if !_storage._memoryPeakBytes.isEmpty {
         try visitor.visitPackedUInt64Field(value: _storage._memoryPeakBytes, fieldNumber: 48)
       }
+      if !_storage._queue.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._queue, fieldNumber: 49)
+      }
+      if !_storage._rerunOf.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._rerunOf, fieldNumber: 50)
+      }
+      if !_storage._scheduleID.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._scheduleID, fieldNumber: 51)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -779,6 +812,9 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
         if _storage._processCountMax != rhs_storage._processCountMax {return false}
         if _storage._leftoverProcesses != rhs_storage._leftoverProcesses {return false}
         if _storage._memoryPeakBytes != rhs_storage._memoryPeakBytes {return false}
+        if _storage._queue != rhs_storage._queue {return false}
+        if _storage._rerunOf != rhs_storage._rerunOf {return false}
+        if _storage._scheduleID != rhs_storage._scheduleID {return false}
         return true
       }
       if !storagesAreEqual {return false}

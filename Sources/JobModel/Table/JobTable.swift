@@ -39,6 +39,10 @@ public struct JobTable: Sendable {
     public internal(set) var attempt: [Int64] = []
     public internal(set) var parentId: [Int64] = []
     public internal(set) var retriedBy: [Int64] = []
+    /// `nullString` for the `default` queue.
+    public internal(set) var queue: [UInt32] = []
+    public internal(set) var rerunOf: [Int64] = []
+    public internal(set) var scheduleId: [Int64] = []
 
     public internal(set) var sampleCount: [Int64] = []
     public internal(set) var cpuPercentAvg: [Double] = []
@@ -90,6 +94,9 @@ public struct JobTable: Sendable {
         attempt.reserveCapacity(total)
         parentId.reserveCapacity(total)
         retriedBy.reserveCapacity(total)
+        queue.reserveCapacity(total)
+        rerunOf.reserveCapacity(total)
+        scheduleId.reserveCapacity(total)
         reserveMetricCapacity(total)
     }
 
@@ -120,6 +127,9 @@ public struct JobTable: Sendable {
         attempt.append(Int64(job.attempt))
         parentId.append(intOrNull(job.parentId))
         retriedBy.append(intOrNull(job.retriedBy))
+        queue.append(job.queue.map { strings.intern($0) } ?? Self.nullString)
+        rerunOf.append(intOrNull(job.rerunOf))
+        scheduleId.append(intOrNull(job.scheduleId))
         appendMetrics(job.metrics)
         count += 1
     }
@@ -152,6 +162,9 @@ public struct JobTable: Sendable {
             attempt: Int(attempt[row]),
             parentId: int(parentId[row]),
             retriedBy: int(retriedBy[row]),
+            queue: str(queue[row]),
+            rerunOf: int(rerunOf[row]),
+            scheduleId: int(scheduleId[row]),
             metrics: metrics(row: row)
         )
     }
@@ -194,6 +207,7 @@ public struct JobTable: Sendable {
         appendRemapped(&labelKeys, other.labelKeys)
         appendRemapped(&labelValues, other.labelValues)
         appendRemapped(&reason, other.reason)
+        appendRemapped(&queue, other.queue)
         status += other.status
         pid += other.pid
         startedAt += other.startedAt
@@ -204,6 +218,8 @@ public struct JobTable: Sendable {
         attempt += other.attempt
         parentId += other.parentId
         retriedBy += other.retriedBy
+        rerunOf += other.rerunOf
+        scheduleId += other.scheduleId
         appendMetrics(of: other)
         count += other.count
     }
@@ -241,6 +257,9 @@ public struct JobTable: Sendable {
         attempt.append(other.attempt[row])
         parentId.append(other.parentId[row])
         retriedBy.append(other.retriedBy[row])
+        queue.append(other.queue[row])
+        rerunOf.append(other.rerunOf[row])
+        scheduleId.append(other.scheduleId[row])
         appendMetrics(of: other, row: row)
         count += 1
     }

@@ -59,7 +59,7 @@ extension JobRunnerConfiguration {
         var out: [(String, Any)] = []
         for (k, v) in object {
             let name = prefix.isEmpty ? k : prefix + "." + k
-            if let nested = v as? [String: Any], known[name]?.kind != .stringMap {
+            if let nested = v as? [String: Any], known[name]?.kind != .stringMap, known[name]?.kind != .json {
                 out += flatten(nested, prefix: name, known: known)
             } else {
                 out.append((name, v))
@@ -111,6 +111,8 @@ extension JobRunnerConfiguration {
             let strings = list.compactMap { $0 as? String }
             guard strings.count == list.count else { throw wrong("a list of strings or null") }
             return strings
+        case .json:
+            return value  // the key's `apply` checks its shape
         case .stringMap:
             guard let map = value as? [String: Any] else { throw wrong("an object of strings") }
             var out: [String: String] = [:]

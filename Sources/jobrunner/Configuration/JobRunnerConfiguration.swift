@@ -54,6 +54,8 @@ struct JobRunnerConfiguration: Sendable {
     struct Key: Sendable {
         enum Kind: Sendable {
             case string, int, double, bool, intList, stringMap, optionalInt, optionalString, optionalStringList
+            /// Any JSON value; the key checks its shape.
+            case json
         }
         var name: String
         var kind: Kind
@@ -335,6 +337,47 @@ struct JobRunnerConfiguration: Sendable {
             )
         },
         Key(
+            name: "queues",
+            kind: .json,
+            summary:
+                "launch queues: {\"NAME\": {\"maxConcurrent\": N or null}}; `default` always exists; jobs.maxConcurrent caps them all"
+        ) { c, v throws(ConfigurationError) in
+            guard let object = v as? [String: Any] else {
+                throw ConfigurationError(
+                    key: "queues",
+                    "must be an object of {\"maxConcurrent\": N or null} by queue name"
+                )
+            }
+            var queues: [String: Int?] = [:]
+            for (name, value) in object {
+                guard Job.isValidName(name) else {
+                    throw ConfigurationError(
+                        key: "queues",
+                        "queue name '\(name)' must be 1-128 characters of A-Z a-z 0-9 . _ : -"
+                    )
+                }
+                guard let settings = value as? [String: Any] else {
+                    throw ConfigurationError(key: "queues.\(name)", "must be an object such as {\"maxConcurrent\": 2}")
+                }
+                if let unknown = settings.keys.first(where: { $0 != "maxConcurrent" }) {
+                    throw ConfigurationError(key: "queues.\(name).\(unknown)", "is unknown; a queue has maxConcurrent")
+                }
+                switch settings["maxConcurrent"] {
+                case nil, is NSNull:
+                    queues[name] = .some(nil)
+                case let n as NSNumber where !isJSONBool(n) && Int(exactly: n.doubleValue) != nil:
+                    queues[name] = try within(
+                        Int(exactly: n.doubleValue)!,
+                        1...1_000_000,
+                        "queues.\(name).maxConcurrent"
+                    )
+                default:
+                    throw ConfigurationError(key: "queues.\(name).maxConcurrent", "must be an integer or null")
+                }
+            }
+            c.jobs.queues = queues
+        },
+        Key(
             name: "security.allowedClients",
             kind: .optionalStringList,
             summary: "CIDR networks (IPv4, IPv6) allowed to call the API, others get 403; null = any"
@@ -534,6 +577,12 @@ struct JobsConfiguration: Sendable {
     var cgroupPath: String? = nil
     /// `jobs.idempotencyWindowSeconds`: how long an `Idempotency-Key` answers its first job.
     var idempotencyWindowSeconds = 86_400.0
+    /// `queues`: launch queues by name and their `maxConcurrent` (`nil` = no cap of their
+    /// own); `default` exists whether listed or not.
+    var queues: [String: Int?] = [:]
+
+    /// Whether `name` is a queue jobs may be sent to.
+    func hasQueue(_ name: String) -> Bool { name == LaunchQueues.defaultName || queues[name] != nil }
 }
 
 /// `security.*`.

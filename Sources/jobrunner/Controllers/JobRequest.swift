@@ -2,6 +2,73 @@ import Foundation
 import HTTPTypes
 import JobModel
 
+extension JobsConfiguration {
+    /// Throws the 403 of a `command[0]` that `jobs.allowedCommands` does not allow.
+    func checkAllowed(_ executable: String) throws(APIError) {
+        guard let allowed = allowedCommands, !allowed.contains(where: { fnmatch($0, executable, FNM_PATHNAME) == 0 })
+        else { return }
+        throw APIError(
+            .forbidden,
+            "commandNotAllowed",
+            "'command[0]' \(executable) is not in jobs.allowedCommands; allowed: \(allowed.joined(separator: ", "))"
+        )
+    }
+}
+
+/// What a rerun may change (`POST /v1/jobs/{id}/rerun`, `POST /v1/jobs/rerun`); the rest
+/// comes from the job it reruns. `nil` = not given.
+struct RerunOverrides: Sendable {
+    var env: [String: String]?
+    var timeoutSeconds: Double?
+    var maxRssBytes: Int?
+    var retries: Int?
+    /// `.some(nil)` = the `default` queue.
+    var queue: String??
+
+    static let fields: Set<String> = ["env", "timeoutSeconds", "maxRssBytes", "retries", "queue"]
+
+    /// Checks `body`'s fields as `POST /v1/jobs` does; `extra` fields (a filter's) are
+    /// allowed beside them.
+    static func parse(
+        _ body: [String: Any],
+        extra: Set<String> = [],
+        jobs: JobsConfiguration
+    ) throws(APIError)
+        -> RerunOverrides
+    {
+        let allowed = fields.union(extra)
+        if let unknown = body.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw .invalid("unknown field '\(unknown)'; fields are \(allowed.sorted().joined(separator: ", "))")
+        }
+        var probe = body.filter { fields.contains($0.key) }
+        probe["name"] = "rerun"
+        probe["command"] = ["/"]
+        let data: Data
+        do {
+            data = try JSONSerialization.data(withJSONObject: probe)
+        } catch {
+            throw .invalid("the body is not valid JSON")
+        }
+        let parsed = try JobRequest.parse(data, jobs: JobsConfiguration(copyingLimitsOf: jobs))
+        func given(_ key: String) -> Bool { body[key].map { !($0 is NSNull) } ?? false }
+        return RerunOverrides(
+            env: given("env") ? parsed.env : nil,
+            timeoutSeconds: parsed.timeoutSeconds,
+            maxRssBytes: parsed.maxRssBytes,
+            retries: parsed.retries,
+            queue: given("queue") ? .some(parsed.queue) : nil
+        )
+    }
+}
+
+extension JobsConfiguration {
+    /// These settings without `allowedCommands` (a rerun's probe body has no real command).
+    init(copyingLimitsOf other: JobsConfiguration) {
+        self = other
+        allowedCommands = nil
+    }
+}
+
 /// The body of `POST /v1/jobs`.
 ///
 /// Unknown fields are refused (a typo such as `retires` must not be ignored), and every
@@ -17,9 +84,14 @@ struct JobRequest: Sendable {
     var maxRssBytes: Int?
     /// Run only after these jobs have ended as each says (the supervisor checks the ids).
     var dependsOn: [JobDependency] = []
+    /// The launch queue; `nil` for `default`.
+    var queue: String? = nil
+    /// Set by the service, not the body: the job this one reruns, the schedule that made it.
+    var rerunOf: Int? = nil
+    var scheduleId: Int? = nil
 
     static let fields: Set<String> = [
-        "name", "command", "cwd", "env", "labels", "retries", "timeoutSeconds", "maxRssBytes", "dependsOn",
+        "name", "command", "cwd", "env", "labels", "retries", "timeoutSeconds", "maxRssBytes", "dependsOn", "queue",
     ]
     static let maxDependencies = 64
 
@@ -81,15 +153,7 @@ struct JobRequest: Sendable {
         var command: [String] = []
         for (i, item) in list.enumerated() { command.append(try text(item, "command[\(i)]")) }
         if command[0].isEmpty { throw .invalid("'command[0]' must not be empty") }
-        if let allowed = jobs.allowedCommands,
-            !allowed.contains(where: { fnmatch($0, command[0], FNM_PATHNAME) == 0 })
-        {
-            throw APIError(
-                .forbidden,
-                "commandNotAllowed",
-                "'command[0]' \(command[0]) is not in jobs.allowedCommands; allowed: \(allowed.joined(separator: ", "))"
-            )
-        }
+        try jobs.checkAllowed(command[0])
         var cwd: String?
         if let value = body["cwd"], !(value is NSNull) {
             let c = try text(value, "cwd")
@@ -146,6 +210,15 @@ struct JobRequest: Sendable {
                 dependsOn.append(JobDependency(job: id, on: condition))
             }
         }
+        var queue: String?
+        if let value = body["queue"], !(value is NSNull) {
+            let q = try text(value, "queue")
+            guard jobs.hasQueue(q) else {
+                let known = ([LaunchQueues.defaultName] + jobs.queues.keys.sorted()).joined(separator: ", ")
+                throw .invalid("'queue' \(q) is not a configured queue; queues: \(known)")
+            }
+            queue = q == LaunchQueues.defaultName ? nil : q
+        }
         return JobRequest(
             name: name,
             command: command,
@@ -155,7 +228,8 @@ struct JobRequest: Sendable {
             retries: retries,
             timeoutSeconds: timeout,
             maxRssBytes: maxRss,
-            dependsOn: dependsOn
+            dependsOn: dependsOn,
+            queue: queue
         )
     }
 }

@@ -19,6 +19,8 @@ struct JobsController: Sendable {
         router.get("/v1/jobs", use: list)
         router.get("/v1/jobs/{id}", use: get)
         router.post("/v1/jobs/{id}/cancel", use: cancel)
+        router.post("/v1/jobs/{id}/rerun", use: rerun)
+        router.post("/v1/jobs/rerun", use: rerunMatching)
         router.get("/v1/jobs/{id}/logs", use: logs)
         router.post("/jobs", use: create)
         router.get("/jobs", use: list)
@@ -72,6 +74,89 @@ struct JobsController: Sendable {
     @Sendable func cancel(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
         return JSONResponse.job(try await supervisor.cancel(id))
+    }
+
+    /// The body of a rerun call as a JSON object (an empty body is `{}`).
+    private func object(_ request: Request) async throws -> [String: Any] {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(
+                .contentTooLarge,
+                "payloadTooLarge",
+                "the body is larger than \(maxBodyBytes) bytes (http.maxBodyBytes)"
+            )
+        }
+        if body.readableBytes == 0 { return [:] }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        else { throw APIError.invalid("the body must be a JSON object") }
+        return object
+    }
+
+    struct JobList: Encodable {
+        var jobs: [Job]
+    }
+
+    /// `POST /v1/jobs/{id}/rerun`: a new job with the same name, command, cwd, labels and
+    /// queue (`rerunOf` = id); the body may give env, limits, retries and queue.
+    @Sendable func rerun(request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        let overrides = try RerunOverrides.parse(try await object(request), jobs: jobs)
+        let job = try await supervisor.rerun([id], overrides: overrides)[0]
+        var response = JSONResponse.job(job, status: .created)
+        response.headers[.location] = "/v1/jobs/\(job.id)"
+        return response
+    }
+
+    /// `POST /v1/jobs/rerun`: reruns each ended job the filter matches once (the last job
+    /// of each chain, never one already rerun); `status` defaults to the failures.
+    @Sendable func rerunMatching(request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await object(request)
+        let filter: Set<String> = ["status", "name", "since", "until", "limit"]
+        let overrides = try RerunOverrides.parse(body, extra: filter, jobs: jobs)
+        var query = JobListQuery()
+        func strings(_ field: String) throws -> [String] {
+            switch body[field] {
+            case nil, is NSNull: return []
+            case let text as String: return [text]
+            case let list as [Any]:
+                let texts = list.compactMap { $0 as? String }
+                guard texts.count == list.count else {
+                    throw APIError.invalid("'\(field)' must be a string or a list of strings")
+                }
+                return texts
+            default: throw APIError.invalid("'\(field)' must be a string or a list of strings")
+            }
+        }
+        for word in try strings("status") {
+            guard let status = JobStatus(rawValue: word), status.isFinal else {
+                let finals = JobStatus.allCases.filter(\.isFinal).map(\.rawValue).joined(separator: ", ")
+                throw APIError.invalid("'status' \(word) is not a final status (\(finals))")
+            }
+            query.statuses.insert(status)
+        }
+        if query.statuses.isEmpty { query.statuses = Set(JobStatus.allCases.filter { $0.isFailure || $0 == .lost }) }
+        query.names = try strings("name")
+        for field in ["since", "until"] {
+            guard let value = body[field], !(value is NSNull) else { continue }
+            guard let text = value as? String, let date = Timestamp.parse(text) else {
+                throw APIError.invalid("'\(field)' must be an RFC 3339 time")
+            }
+            if field == "since" {
+                query.sinceMicros = Timestamp.micros(date)
+            } else {
+                query.untilMicros = Timestamp.micros(date)
+            }
+        }
+        query.limit = 100
+        if let value = body["limit"], !(value is NSNull) {
+            guard let n = value as? Int, !isJSONBool(value), (1...1000).contains(n) else {
+                throw APIError.invalid("'limit' must be an integer from 1 to 1000")
+            }
+            query.limit = n
+        }
+        return try JSONResponse.make(JobList(jobs: try await supervisor.rerunMatching(query, overrides: overrides)))
     }
 
     static func encodeCursor(_ id: Int) -> String {

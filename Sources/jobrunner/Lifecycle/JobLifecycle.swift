@@ -250,7 +250,8 @@ enum JobLifecycle {
         }
     }
 
-    /// The job that retries `parent` (after its end): same command, one attempt more.
+    /// The job that retries `parent` (after its end): same command, queue and schedule, one
+    /// attempt more (`rerunOf` stays with the chain's first job; `parentId` links the rest).
     static func retry(of parent: Job, id: Int) -> Job {
         Job(
             id: id,
@@ -261,7 +262,9 @@ enum JobLifecycle {
             labels: parent.labels,
             status: .pending,
             attempt: parent.attempt + 1,
-            parentId: parent.id
+            parentId: parent.id,
+            queue: parent.queue,
+            scheduleId: parent.scheduleId
         )
     }
 }

@@ -18,9 +18,38 @@ protocol JobService: Sendable {
     func list(_ query: JobListQuery) async -> (jobs: [Job], next: Int?)
     /// Cancels a pending job, stops a running one; `APIError.conflict` for an ended one.
     func cancel(_ id: Int) async throws -> Job
+    /// Reruns ended jobs (new jobs with `rerunOf`); checked in full before anything is recorded.
+    func rerun(_ ids: [Int], overrides: RerunOverrides) async throws -> [Job]
+    /// Reruns the ended, never-rerun chain ends that `query` matches.
+    func rerunMatching(_ query: JobListQuery, overrides: RerunOverrides) async throws -> [Job]
     /// The pattern suite over the history, cached under `key` until the history changes.
     func stats(options: AnalysisOptions, patterns: [String], key: String) async -> AnalysisReport
     func health() async -> ServiceHealth
+    /// Every queue with its running and pending counts.
+    func queueStatuses() async -> [QueueStatus]
+    /// Pauses or resumes a queue; `APIError.notFound` for an unknown one.
+    func setPaused(_ name: String, _ paused: Bool) async throws -> QueueStatus
+}
+
+/// One queue in `GET /v1/queues`.
+struct QueueStatus: Sendable, Codable, Equatable {
+    var name: String
+    var maxConcurrent: Int?
+    var paused: Bool
+    var running: Int
+    var pending: Int
+    /// False for a queue the configuration no longer lists that recovered jobs still use.
+    var configured: Bool
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(maxConcurrent, forKey: .maxConcurrent)  // null, not absent, for "no cap"
+        try c.encode(paused, forKey: .paused)
+        try c.encode(running, forKey: .running)
+        try c.encode(pending, forKey: .pending)
+        try c.encode(configured, forKey: .configured)
+    }
 }
 
 /// `GET /v1/jobs`'s filters and page.

@@ -1,5 +1,6 @@
 import Foundation
 import JobModel
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -66,13 +67,55 @@ extension JobSupervisor {
         return report
     }
 
+    private func isPending(_ id: Int) -> Bool { jobs.status(at: id - 1) == .pending }
+
+    /// Every queue with its counts: pending counts the jobs waiting in it, for a retry's
+    /// time or for their `dependsOn`.
+    func queueStatuses() -> [QueueStatus] {
+        var waitingElsewhere: [String: Int] = [:]
+        for id in delayed where isPending(id) {
+            waitingElsewhere[LaunchQueues.name(jobs.queue(at: id - 1)), default: 0] += 1
+        }
+        for id in waiting { waitingElsewhere[LaunchQueues.name(jobs.queue(at: id - 1)), default: 0] += 1 }
+        return queues.lanes.keys.sorted().map { name in
+            let lane = queues.lanes[name]!
+            return QueueStatus(
+                name: name,
+                maxConcurrent: lane.maxConcurrent,
+                paused: lane.paused,
+                running: lane.running,
+                pending: queues.queued(name, isPending: isPending).count + waitingElsewhere[name, default: 0],
+                configured: lane.configured
+            )
+        }
+    }
+
+    /// Pauses or resumes queue `name` (pending jobs wait; running ones go on), durably.
+    func setPaused(_ name: String, _ paused: Bool) throws -> QueueStatus {
+        var next = queues
+        guard next.setPaused(name, paused) else {
+            throw APIError.notFound(
+                "queue \(name) not found; queues: \(queues.lanes.keys.sorted().joined(separator: ", "))"
+            )
+        }
+        do {
+            try QueueState.save(paused: next.paused, state: files.state)
+        } catch {
+            throw APIError.unavailable("cannot record the pause in \(QueueState.path(state: files.state)): \(error)")
+        }
+        queues = next
+        logger.notice(paused ? "Queue paused" : "Queue resumed", metadata: ["queue": "\(name)"])
+        if !paused { launchPending() }
+        return queueStatuses().first { $0.name == name }!
+    }
+
     func health() -> ServiceHealth {
         ServiceHealth(
             running: running.count,
             // From the queues, not a scan of the whole history: health is polled often.
             // (waiting jobs are pending too, for their dependsOn)
-            pending: (pending[pendingHead...] + delayed).lazy.filter { self.jobs.status(at: $0 - 1) == .pending }.count
-                + waiting.count,
+            pending: queues.lanes.keys.reduce(0) { $0 + queues.queued($1, isPending: isPending).count }
+                + delayed.lazy.filter(isPending).count + waiting.count,
             jobs: jobs.count,
             journalError: journal.lastError,
             lastSnapshot: lastSnapshot,

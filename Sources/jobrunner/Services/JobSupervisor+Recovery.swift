@@ -45,6 +45,7 @@ extension JobSupervisor {
             while jobs.count < job.id - 1 { jobs.append(placeholder(jobs.count + 1)) }
             if job.id <= jobs.count { jobs[job.id - 1] = job } else { jobs.append(job) }
         }
+        rerun = jobs.rerunSources()
         var counts = (pending: 0, finished: 0, adopted: 0, lost: 0)
         var withDependencies: [Int] = []
         let now = Date().timeIntervalSince1970
@@ -100,7 +101,7 @@ extension JobSupervisor {
                 } else if let notBefore = spec.notBefore, notBefore > now {
                     delayed.append(id)
                 } else {
-                    pending.append(id)
+                    queues.enqueue(id, queue: jobs.queue(at: index))
                 }
                 counts.pending += 1
             case .running:
@@ -122,12 +123,12 @@ extension JobSupervisor {
                     if let timeout = specs[id]?.timeoutSeconds, let started = jobs[index].startedAt {
                         r.deadline = monotonicSeconds() + timeout - Date().timeIntervalSince(started)
                     }
-                    running[id] = r
+                    occupySlot(id, r)
                     counts.adopted += 1
                 } else if case .unreadable = run {
                     // Unknowable right now, not unknown: adopted, and its file read again.
                     specs[id] = files.readSpec(id)
-                    running[id] = Running(adopted: true, launchedAt: monotonicSeconds())
+                    occupySlot(id, Running(adopted: true, launchedAt: monotonicSeconds()))
                     counts.adopted += 1
                 } else {
                     handle(

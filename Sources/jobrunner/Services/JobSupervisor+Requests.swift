@@ -40,7 +40,10 @@ extension JobSupervisor {
             command: request.command,
             cwd: request.cwd,
             labels: request.labels,
-            status: .pending
+            status: .pending,
+            queue: request.queue,
+            rerunOf: request.rerunOf,
+            scheduleId: request.scheduleId
         )
         var environment = settings.baseEnvironment
         environment.merge(request.env) { $1 }
@@ -85,7 +88,7 @@ extension JobSupervisor {
             throw APIError.unavailable("the job could not be recorded: \(error)")
         }
         if spec.dependsOn == nil {
-            pending.append(id)
+            queues.enqueue(id, queue: request.queue)
         } else {
             settleDependencies(of: id)
         }

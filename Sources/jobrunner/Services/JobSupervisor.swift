@@ -47,8 +47,10 @@ actor JobSupervisor: JobService {
     /// files go once a snapshot holds them.
     var endedSinceCut: [Int] = []
     var specs: [Int: JobSpec] = [:]
-    var pending: [Int] = []
-    var pendingHead = 0
+    /// Jobs some job reruns (`rerunOf`): a filtered rerun skips them.
+    var rerun: Set<Int> = []
+    /// Pending jobs that may start, by queue (`queues`), and each queue's running count.
+    var queues: LaunchQueues
     /// Retries waiting for their time (`notBefore`).
     var delayed: [Int] = []
     /// Jobs waiting for their `dependsOn`, by the job each waits for now.
@@ -100,6 +102,10 @@ actor JobSupervisor: JobService {
         logger: Logger
     ) {
         self.settings = settings
+        self.queues = LaunchQueues(
+            limits: settings.queues,
+            paused: QueueState.load(state: stateDirectory)
+        )
         self.instance = instance
         self.launcher = launcher
         self.journal = journal
@@ -165,11 +171,11 @@ actor JobSupervisor: JobService {
         case .requeue:
             // No descriptor, process or memory to start it now: back to the head of the
             // queue, launches paused for a moment. Not the job's failure.
-            running[id] = nil
-            pending.insert(id, at: pendingHead)
+            freeSlot(id)
+            queues.requeue(id, queue: jobs.queue(at: id - 1))
             launchesPausedUntil = monotonicSeconds() + 0.5
         case .enqueue:
-            pending.append(id)
+            queues.enqueue(id, queue: jobs.queue(at: id - 1))
         case .scheduleRetry(let retryID, let delay):
             var retrySpec = specs[id] ?? files.defaultSpec
             retrySpec.notBefore = Date().timeIntervalSince1970 + delay
@@ -188,7 +194,7 @@ actor JobSupervisor: JobService {
         case .killLeftovers:
             launcher.cgroups?.release(id: id, kill: true)
         case .finished(let status):
-            running[id] = nil
+            freeSlot(id)
             specs[id] = nil
             waiting.remove(id)
             launcher.cgroups?.release(id: id)
@@ -248,21 +254,24 @@ actor JobSupervisor: JobService {
         settings.maxConcurrent.map { running.count < $0 } ?? true
     }
 
+    /// Job `id` holds a slot (global and its queue's).
+    func occupySlot(_ id: Int, _ slot: Running) {
+        if running.updateValue(slot, forKey: id) == nil { queues.occupied(queue: jobs.queue(at: id - 1)) }
+    }
+
+    /// Job `id` gives its slot back (if it held one).
+    func freeSlot(_ id: Int) {
+        if running.removeValue(forKey: id) != nil { queues.freed(queue: jobs.queue(at: id - 1)) }
+    }
+
     func launchPending() {
         // Out of descriptors, processes or memory: jobs wait as pending (never "failed").
         if launchesPausedUntil > 0 {
             guard monotonicSeconds() >= launchesPausedUntil, DescriptorBudget.shared.shortage == nil else { return }
             launchesPausedUntil = 0
         }
-        while hasFreeSlot, pendingHead < pending.count {
-            let id = pending[pendingHead]
-            pendingHead += 1
-            guard jobs.status(at: id - 1) == .pending else { continue }
+        while hasFreeSlot, let id = queues.next(isPending: { jobs.status(at: $0 - 1) == .pending }) {
             handle(id, .launch)
-        }
-        if pendingHead > 1024, pendingHead * 2 > pending.count {
-            pending.removeFirst(pendingHead)
-            pendingHead = 0
         }
     }
 
@@ -270,7 +279,7 @@ actor JobSupervisor: JobService {
         let job = jobs[id - 1]
         let spec = specs[id] ?? files.defaultSpec
         let now = monotonicSeconds()
-        running[id] = Running(launchedAt: now, deadline: spec.timeoutSeconds.map { now + $0 })
+        occupySlot(id, Running(launchedAt: now, deadline: spec.timeoutSeconds.map { now + $0 }))
         ServiceMetrics.jobsStarted.increment()
         spawnContinuation.yield(
             SpawnRequest(

@@ -61,6 +61,22 @@ struct JobStore: Sendable {
         return changed[index]?.name ?? table.nameOf(index)
     }
 
+    /// The queue at `index` (`nil` = `default`), without rebuilding the job.
+    func queue(at index: Int) -> String? {
+        if index >= table.count { return recent[index - table.count].queue }
+        if let job = changed[index] { return job.queue }
+        let q = table.queue[index]
+        return q == JobTable.nullString ? nil : table.strings[q]
+    }
+
+    /// Every job some job reruns (the `rerunOf` of every job), from the columns.
+    func rerunSources() -> Set<Int> {
+        var out = Set(table.rerunOf.lazy.filter { $0 != JobTable.nullInt }.map { Int($0) })
+        for job in changed.values { if let of = job.rerunOf { out.insert(of) } }
+        for job in recent { if let of = job.rerunOf { out.insert(of) } }
+        return out
+    }
+
     /// The start time at `index` (microseconds since 1970), without rebuilding the job.
     func startedAtMicros(at index: Int) -> Int64? {
         if index >= table.count { return recent[index - table.count].startedAt.map(Timestamp.micros) }
