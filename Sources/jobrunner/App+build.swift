@@ -121,12 +121,14 @@ func buildApplication(
         ),
         journal: journal,
         reaper: reaper,
-        logger: logger
+        logger: logger,
+        webhooks: configuration.notify.webhooks
     )
     let counts = await supervisor.recover(
         snapshot: snapshot,
         journaled: replay.records,
-        idempotency: IdempotencyEntry.load(state: state) + replay.idempotency
+        idempotency: IdempotencyEntry.load(state: state) + replay.idempotency,
+        outbox: (OutboxEntry.load(state: state), replay.outbox)
     )
     audit.record(
         "recovered",
@@ -174,6 +176,7 @@ func buildApplication(
             DescriptorBudgetService(),
             journal,
             SupervisorService(supervisor: supervisor, reaper: reaper, monitor: configuration.monitor, logger: logger),
+            WebhookService(supervisor: supervisor, settings: configuration.notify, audit: audit, logger: logger),
             SnapshotService(
                 supervisor: supervisor,
                 journal: journal,

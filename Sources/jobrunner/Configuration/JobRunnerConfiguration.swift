@@ -28,6 +28,8 @@ struct JobRunnerConfiguration: Sendable {
     var audit = AuditConfiguration()
     /// `watchdog.*`: for ``Watchdog``.
     var watchdog = WatchdogConfiguration()
+    /// `notify.*`: for ``WebhookService`` (and the supervisor, which writes the outbox).
+    var notify = NotifyConfiguration()
 
     /// The run files' directory: `runDirectory`, else `/dev/shm/jobrunner-HASH` (HASH of
     /// the absolute state directory) when /dev/shm exists, else `STATE/run`. Run files (a
@@ -376,6 +378,71 @@ struct JobRunnerConfiguration: Sendable {
                 }
             }
             c.jobs.queues = queues
+        },
+        Key(
+            name: "notify.webhooks",
+            kind: .json,
+            summary:
+                "receivers: [{\"url\", \"events\": [jobFailedFinally, jobSucceeded, jobSkipped, jobCancelled, queueDrained], \"secret\"}]; signed X-Jobrunner-Signature: sha256=HMAC"
+        ) { c, v throws(ConfigurationError) in
+            guard let list = v as? [Any] else {
+                throw ConfigurationError(key: "notify.webhooks", "must be a list of {url, events, secret}")
+            }
+            var hooks: [WebhookConfiguration] = []
+            for (i, item) in list.enumerated() {
+                let key = "notify.webhooks[\(i)]"
+                guard let object = item as? [String: Any] else {
+                    throw ConfigurationError(key: key, "must be an object {url, events, secret}")
+                }
+                if let unknown = object.keys.sorted().first(where: { !["url", "events", "secret"].contains($0) }) {
+                    throw ConfigurationError(key: "\(key).\(unknown)", "is unknown; a webhook has url, events, secret")
+                }
+                guard let url = object["url"] as? String, let parsed = URL(string: url),
+                    parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil
+                else {
+                    throw ConfigurationError(key: "\(key).url", "must be an http:// or https:// URL")
+                }
+                guard let names = object["events"] as? [String], !names.isEmpty else {
+                    throw ConfigurationError(
+                        key: "\(key).events",
+                        "must be a non-empty list of \(NotifyEvent.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                var events: Set<NotifyEvent> = []
+                for name in names {
+                    guard let event = NotifyEvent(rawValue: name) else {
+                        throw ConfigurationError(
+                            key: "\(key).events",
+                            "'\(name)' is not one of \(NotifyEvent.allCases.map(\.rawValue).joined(separator: ", "))"
+                        )
+                    }
+                    events.insert(event)
+                }
+                var secret: String?
+                switch object["secret"] {
+                case nil, is NSNull: secret = nil
+                case let text as String where !text.isEmpty: secret = text
+                default: throw ConfigurationError(key: "\(key).secret", "must be a non-empty string or null")
+                }
+                hooks.append(WebhookConfiguration(url: url, events: events, secret: secret))
+            }
+            c.notify.webhooks = hooks
+        },
+        Key(
+            name: "notify.maxAgeSeconds",
+            kind: .double,
+            summary: "a webhook message not delivered after this long is dropped (audited webhookDropped)"
+        ) { c, v throws(ConfigurationError) in
+            c.notify.maxAgeSeconds = try within(
+                try value(v, as: Double.self),
+                60...(366 * 86_400),
+                "notify.maxAgeSeconds"
+            )
+        },
+        Key(name: "notify.timeoutSeconds", kind: .double, summary: "seconds a webhook receiver has to answer") {
+            c,
+            v throws(ConfigurationError) in
+            c.notify.timeoutSeconds = try within(try value(v, as: Double.self), 0.1...300, "notify.timeoutSeconds")
         },
         Key(
             name: "security.allowedClients",

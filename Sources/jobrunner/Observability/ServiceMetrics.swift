@@ -48,6 +48,8 @@ enum ServiceMetrics {
 
     static let jobsStarted = CoreMetrics.Counter(label: "jobrunner_jobs_started_total")
     static let retriesScheduled = CoreMetrics.Counter(label: "jobrunner_job_retries_total")
+    static let webhooksDelivered = CoreMetrics.Counter(label: "jobrunner_webhooks_delivered_total")
+    static let webhookFailures = CoreMetrics.Counter(label: "jobrunner_webhook_failures_total")
     static let jobsRunning = CoreMetrics.Gauge(label: "jobrunner_jobs_running")
     static let jobsPending = CoreMetrics.Gauge(label: "jobrunner_jobs_pending")
     static let jobsInHistory = CoreMetrics.Gauge(label: "jobrunner_jobs_in_history")

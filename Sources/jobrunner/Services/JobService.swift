@@ -31,6 +31,19 @@ protocol JobService: Sendable {
     func setPaused(_ name: String, _ paused: Bool) async throws -> QueueStatus
 }
 
+/// A consistent cut of the supervisor for a snapshot (``JobSupervisor/snapshotCut(force:)``).
+struct SnapshotCut: Sendable {
+    var table: JobTable
+    /// The first journal segment the snapshot does not hold.
+    var segment: Int
+    /// Jobs that ended since the previous cut: their files go once the snapshot is written.
+    var ended: [Int]
+    var version: Int
+    /// What the journal segments the snapshot replaces held beside the records.
+    var idempotency: [IdempotencyEntry]
+    var outbox: [OutboxEntry]
+}
+
 /// One queue in `GET /v1/queues`.
 struct QueueStatus: Sendable, Codable, Equatable {
     var name: String

@@ -37,9 +37,7 @@ extension JobSupervisor {
     /// A consistent cut: the journal moves to a new segment and the table holds every
     /// record written before it.
     /// `nil` when nothing changed since the last snapshot written and `force` is false.
-    func snapshotCut(
-        force: Bool
-    ) throws -> (table: JobTable, segment: Int, ended: [Int], version: Int, idempotency: [IdempotencyEntry])? {
+    func snapshotCut(force: Bool) throws -> SnapshotCut? {
         if !force, version == snapshottedVersion, lastSnapshotError == nil { return nil }
         let segment = try journal.rotate()
         defer { endedSinceCut.removeAll() }
@@ -47,7 +45,14 @@ extension JobSupervisor {
         let oldest = Date().timeIntervalSince1970 - settings.idempotencyWindowSeconds
         idempotencyKeys = idempotencyKeys.filter { $0.value.at >= oldest }
         let keys = idempotencyKeys.values.sorted { $0.job < $1.job }
-        return (jobs.compact(), segment, endedSinceCut, version, keys)
+        return SnapshotCut(
+            table: jobs.compact(),
+            segment: segment,
+            ended: endedSinceCut,
+            version: version,
+            idempotency: keys,
+            outbox: outbox.values.sorted { $0.seq < $1.seq }
+        )
     }
 
     func snapshotWritten(_ info: SnapshotInfo?, error: String?, version cutVersion: Int? = nil) {

@@ -62,6 +62,7 @@ extension JobSupervisor {
         jobs.append(job)
         specs[id] = spec
         version += 1
+        drainAnnounced.remove(LaunchQueues.name(request.queue))
         // The key goes in the job's creation line: one fsync makes both durable, so a client
         // that lost this answer to a crash and asks again gets this job, not a second one.
         let entry = idempotency.map {

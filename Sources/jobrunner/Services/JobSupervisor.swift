@@ -60,6 +60,16 @@ actor JobSupervisor: JobService {
     /// `Idempotency-Key`s of the last `jobs.idempotencyWindowSeconds`, by scope and key.
     var idempotencyKeys: [String: IdempotencyEntry] = [:]
     var running: [Int: Running] = [:]
+    /// `notify.webhooks`: who is told of what.
+    let webhooks: [WebhookConfiguration]
+    /// Messages not yet delivered, by `seq` (see ``OutboxEntry``).
+    var outbox: [Int: OutboxEntry] = [:]
+    var nextOutboxSeq = 1
+    /// Queues whose `queueDrained` was sent since their last new job (sent once per drain).
+    var drainAnnounced: Set<String> = []
+    /// Every new outbox entry, for ``WebhookService`` (recovered ones first).
+    let notifications: AsyncStream<OutboxEntry>
+    let notificationContinuation: AsyncStream<OutboxEntry>.Continuation
     private var shims: [pid_t: Int] = [:]
     /// Shims that exited before their spawn call returned to us.
     private var unclaimedExits: Set<pid_t> = []
@@ -99,8 +109,11 @@ actor JobSupervisor: JobService {
         launcher: ShimLauncher,
         journal: Journal,
         reaper: Reaper,
-        logger: Logger
+        logger: Logger,
+        webhooks: [WebhookConfiguration] = []
     ) {
+        self.webhooks = webhooks
+        (notifications, notificationContinuation) = AsyncStream.makeStream(of: OutboxEntry.self)
         self.settings = settings
         self.queues = LaunchQueues(
             limits: settings.queues,
@@ -210,6 +223,7 @@ actor JobSupervisor: JobService {
             )
             // The jobs that waited for this one decide again (a retry of it stands for it).
             for waiter in (waitingOn.removeValue(forKey: id) ?? []).sorted() { settleDependencies(of: waiter) }
+            if job.retriedBy == nil { notifyIfDrained(after: id) }
         }
     }
 
@@ -237,6 +251,7 @@ actor JobSupervisor: JobService {
 
     /// Appends the job's current record to the journal (synced by the next group commit).
     /// Once a final record is on disk the job's spec file (its `env`) goes: nothing needs it.
+    /// A final record carries the webhook messages its end causes, in the same line.
     private func journalRecord(_ id: Int) {
         let job = jobs[id - 1]
         guard job.status.isFinal else {
@@ -245,7 +260,58 @@ actor JobSupervisor: JobService {
         }
         endedSinceCut.append(id)
         let spec = files.specPath(id)
-        journal.enqueue(Data(JobJSON.encode(job)), afterSync: { unlink(spec) })
+        var entries: [OutboxEntry] = []
+        var record = JobJSON.encode(job)
+        if !webhooks.isEmpty, let event = NotifyEvent.ofEnd(job) {
+            let body =
+                Array(#"{"event":""#.utf8) + Array(event.rawValue.utf8) + Array(#"","job":"#.utf8) + record + [125]
+            entries = newOutboxEntries(event, body: body)
+        }
+        if !entries.isEmpty { record = Array(OutboxEntry.journalLine(record, with: entries)) }
+        journal.enqueue(Data(record), afterSync: { unlink(spec) })
+        for entry in entries { notificationContinuation.yield(entry) }
+    }
+
+    /// Entries of `event` for every webhook that wants it (recorded in ``outbox``; the
+    /// caller journals them, then hands them to the ``WebhookService``).
+    func newOutboxEntries(_ event: NotifyEvent, body: [UInt8]) -> [OutboxEntry] {
+        let now = Date().timeIntervalSince1970
+        var entries: [OutboxEntry] = []
+        for hook in webhooks where hook.events.contains(event) {
+            let entry = OutboxEntry(
+                seq: nextOutboxSeq,
+                url: hook.url,
+                event: event,
+                body: String(decoding: body, as: UTF8.self),
+                createdAt: now
+            )
+            nextOutboxSeq += 1
+            outbox[entry.seq] = entry
+            entries.append(entry)
+        }
+        return entries
+    }
+
+    /// `queueDrained` when job `id`'s end left its queue with nothing running or pending.
+    private func notifyIfDrained(after id: Int) {
+        guard webhooks.contains(where: { $0.events.contains(.queueDrained) }) else { return }
+        let name = LaunchQueues.name(jobs.queue(at: id - 1))
+        guard !drainAnnounced.contains(name), let status = queueStatuses().first(where: { $0.name == name }),
+            status.running == 0, status.pending == 0
+        else { return }
+        var body: [UInt8] = Array(#"{"event":"queueDrained","queue":"#.utf8)
+        body += Array((try? JobJSONLines.makeEncoder().encode(status)) ?? Data("null".utf8))
+        body.append(125)
+        let entries = newOutboxEntries(.queueDrained, body: body)
+        drainAnnounced.insert(name)
+        journal.enqueue(OutboxEntry.journalLine(entries))
+        for entry in entries { notificationContinuation.yield(entry) }
+    }
+
+    /// The receiver of `seq` answered 2xx, or the message was dropped: it leaves the outbox.
+    func delivered(_ seq: Int) {
+        guard outbox.removeValue(forKey: seq) != nil else { return }
+        journal.enqueue(OutboxEntry.deliveredLine(seq))
     }
 
     // MARK: - Launching

@@ -43,9 +43,8 @@ struct SnapshotService: Service {
         let started = ContinuousClock.now
         var endedJobs: [Int] = []
         do {
-            guard let (table, segment, ended, version, keys) = try await supervisor.snapshotCut(force: force) else {
-                return
-            }
+            guard let cut = try await supervisor.snapshotCut(force: force) else { return }
+            let (table, segment, ended, version) = (cut.table, cut.segment, cut.ended, cut.version)
             endedJobs = ended
             let digits = String(segment)
             let name = "snapshot-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".jrsnap"
@@ -62,7 +61,9 @@ struct SnapshotService: Service {
             if let size = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int {
                 ServiceMetrics.snapshotBytes.record(size)
             }
-            try IdempotencyEntry.save(keys, state: stateDirectory)
+            // What outlives the journal segments the snapshot replaces, written before they go.
+            try IdempotencyEntry.save(cut.idempotency, state: stateDirectory)
+            try OutboxEntry.save(cut.outbox, state: stateDirectory)
             journal.removeSegments(before: segment)
             let snapshots = Self.snapshots(in: directory)
             for old in snapshots.dropLast(settings.keep) {

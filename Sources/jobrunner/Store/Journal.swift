@@ -288,10 +288,13 @@ final class Journal: Service, Sendable {
     }
 
     /// Reads every segment in order; a torn last line of a segment is ignored.
-    static func replay(directory: String) -> (records: [Job], torn: Int, idempotency: [IdempotencyEntry]) {
+    static func replay(
+        directory: String
+    ) -> (records: [Job], torn: Int, idempotency: [IdempotencyEntry], outbox: [OutboxEntry.JournalLine]) {
         var jobs: [Job] = []
         var torn = 0
         var keys: [IdempotencyEntry] = []
+        var outbox: [OutboxEntry.JournalLine] = []
         let decoder = JSONDecoder()
         for segment in segments(in: directory) {
             guard let data = FileManager.default.contents(atPath: segmentPath(directory: directory, segment: segment))
@@ -300,9 +303,13 @@ final class Journal: Service, Sendable {
             while start < data.endIndex {
                 let end = data[start...].firstIndex(of: 10)
                 let line = data[start..<(end ?? data.endIndex)]
-                if let job = try? decoder.decode(Job.self, from: line) {
+                if let notification = OutboxEntry.parse(journalLine: line) {
+                    outbox.append(notification)
+                } else if let job = try? decoder.decode(Job.self, from: line) {
                     jobs.append(job)
                     if let entry = IdempotencyEntry.fromJournalLine(line) { keys.append(entry) }
+                    let entries = OutboxEntry.fromRecordLine(line)
+                    if !entries.isEmpty { outbox.append(.entries(entries)) }
                 } else if !line.isEmpty {
                     torn += 1
                 }
@@ -310,6 +317,6 @@ final class Journal: Service, Sendable {
                 start = data.index(after: end)
             }
         }
-        return (jobs, torn, keys)
+        return (jobs, torn, keys, outbox)
     }
 }
