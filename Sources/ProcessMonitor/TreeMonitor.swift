@@ -68,7 +68,10 @@ public struct TreeMonitor: ~Copyable {
         var lastTime: Double
         var lastTicks: Int64 = 0
         public var samples = 0
-        var cpu = RunningStatistic()
+        /// The highest CPU % over a window of at least ``cpuWindowSeconds`` (see ``sampleCPU``).
+        var cpuMax = 0.0
+        var windowTime: Double
+        var windowTicks: Int64 = 0
         var rss = RunningStatistic()
         var trend = LinearTrend()
         var io: RollingRate
@@ -77,11 +80,40 @@ public struct TreeMonitor: ~Copyable {
         var processCountMax = 0
         public var rssNow: Int64 = 0
 
+        /// The CPU the samples saw over the time they cover (time-weighted: passes that came
+        /// late or in a burst on a loaded machine count for the time they cover, not once each).
+        var cpuPercentAvg: Double {
+            CPUUsage.percent(
+                deltaTicks: lastTicks,
+                ticksPerSecond: TreeMonitor.ticksPerSecond,
+                elapsedSeconds: lastTime - launchedAt
+            )
+        }
+
+        /// Whether a whole window was seen (else the maximum is the average so far).
+        var cpuWindowed: Bool { windowTime > launchedAt }
+
+        /// CPU % over windows of at least ``cpuWindowSeconds``: over one pass's interval a
+        /// figure is mostly noise when the machine is loaded (a pass that reads the job late
+        /// after one that read it early sees more ticks than the interval holds — 180 % for a
+        /// one-thread job was seen — and 10 ms ticks over a short interval are coarse).
+        mutating func sampleCPU(now: Double) {
+            guard now - windowTime >= TreeMonitor.cpuWindowSeconds else { return }
+            let percent = CPUUsage.percent(
+                deltaTicks: ticks - windowTicks,
+                ticksPerSecond: TreeMonitor.ticksPerSecond,
+                elapsedSeconds: now - windowTime
+            )
+            cpuMax = max(cpuMax, percent)
+            windowTime = now
+            windowTicks = ticks
+        }
+
         public func metrics(_ settings: Settings) -> JobMetrics {
             JobMetrics(
                 sampleCount: samples,
-                cpuPercentAvg: (cpu.mean * 100).rounded() / 100,
-                cpuPercentMax: (cpu.max * 100).rounded() / 100,
+                cpuPercentAvg: (cpuPercentAvg * 100).rounded() / 100,
+                cpuPercentMax: (max(cpuMax, cpuWindowed ? 0 : cpuPercentAvg) * 100).rounded() / 100,
                 cpuSeconds: Double(ticks) / Double(TreeMonitor.ticksPerSecond),
                 rssBytesAvg: Int(rss.mean),
                 rssBytesMax: Int(rss.max),
@@ -105,6 +137,8 @@ public struct TreeMonitor: ~Copyable {
     }
 
     static let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
+    /// The shortest window `cpuPercentMax` is measured over.
+    static let cpuWindowSeconds = 1.0
     static let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
 
     public let settings: Settings
@@ -154,6 +188,7 @@ public struct TreeMonitor: ~Copyable {
             scope: scope,
             launchedAt: launchedAt,
             lastTime: launchedAt,
+            windowTime: launchedAt,
             io: RollingRate(window: settings.rollingWindowSeconds),
             net: RollingRate(window: settings.rollingWindowSeconds)
         )
@@ -372,14 +407,7 @@ public struct TreeMonitor: ~Copyable {
         }
         tree.processes = seen
         let rss = rssPages * Self.pageSize
-        let elapsed = now - tree.lastTime
-        tree.cpu.add(
-            CPUUsage.percent(
-                deltaTicks: tree.ticks - tree.lastTicks,
-                ticksPerSecond: Self.ticksPerSecond,
-                elapsedSeconds: elapsed
-            )
-        )
+        tree.sampleCPU(now: now)
         tree.lastTime = now
         tree.lastTicks = tree.ticks
         tree.rss.add(Double(rss))
