@@ -128,7 +128,8 @@ func buildApplication(
         snapshot: snapshot,
         journaled: replay.records,
         idempotency: IdempotencyEntry.load(state: state) + replay.idempotency,
-        outbox: (OutboxEntry.load(state: state), replay.outbox)
+        outbox: (OutboxEntry.load(state: state), replay.outbox),
+        schedules: try loadSchedules(state: state)
     )
     audit.record(
         "recovered",
@@ -219,6 +220,19 @@ struct ListenError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+/// `STATE/schedules.json`; one that cannot be read stops the start (exit 78) rather than
+/// silently dropping every schedule.
+private func loadSchedules(state: String) throws -> ScheduleFile.Contents {
+    do {
+        return try ScheduleFile.load(state: state)
+    } catch {
+        throw ConfigurationError(
+            key: nil,
+            "\(ScheduleFile.path(state: state)) cannot be read (\(error)); fix or move it away to start without schedules"
+        )
+    }
+}
+
 /// Milliseconds of a duration, to 0.001.
 func milliseconds(_ d: Duration) -> Double {
     ((Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15) * 1000).rounded() / 1000
@@ -265,6 +279,11 @@ func buildRouter(
     ).addRoutes(to: router)
     SystemController(supervisor: service).addRoutes(to: router)
     QueuesController(supervisor: service, audit: audit).addRoutes(to: router)
+    SchedulesController(
+        supervisor: service,
+        jobs: configuration.jobs,
+        maxBodyBytes: configuration.http.maxBodyBytes
+    ).addRoutes(to: router)
     try router.validate()
     return router
 }

@@ -54,6 +54,14 @@ struct ConfigurationTests {
             #"{"jobs": {"cgroups": "required", "cgroupPath": "/tmp/not-a-cgroup"}}"#,
             "'jobs.cgroups' is required but no cgroup v2 group can be used"
         ),
+        (#"{"queues": {"gpu": {"maxConcurrent": 0}}}"#, "'queues.gpu.maxConcurrent' must be between"),
+        (#"{"queues": {"gpu": {"max": 1}}}"#, "'queues.gpu.max' is unknown"),
+        (#"{"queues": {"g p u": {}}}"#, "'queues' queue name 'g p u' must be"),
+        (#"{"notify": {"webhooks": [{"url": "ftp://x", "events": ["jobSucceeded"]}]}}"#, "'notify.webhooks[0].url'"),
+        (
+            #"{"notify": {"webhooks": [{"url": "http://x", "events": ["jobExploded"]}]}}"#,
+            "'notify.webhooks[0].events' 'jobExploded' is not one of"
+        ),
         ("{", "is not valid JSON"),
     ])
     func wrongFileValuesStopStartUp(config: String, message: String) throws {

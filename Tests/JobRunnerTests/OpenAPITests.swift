@@ -242,7 +242,14 @@ struct OpenAPITests {
         let (_, doc) = try Self.document()
         let validator = SchemaValidator(document: doc)
         func schema(_ name: String) -> JSONValue { .object(["$ref": .string("#/components/schemas/\(name)")]) }
-        let server = try await TestServer(settings: ["snapshot.intervalSeconds": "0.3"])
+        let server = try await TestServer(settings: ["snapshot.intervalSeconds": "0.3", "queues": #"{"q": {}}"#])
+        let schedule = try await server.post(
+            "/v1/schedules",
+            json: ["name": "doc", "cron": "@daily", "job": ["name": "doc", "command": ["/bin/true"]]]
+        )
+        #expect(validator.problems(try JSONValue.parse(schedule.body), schema("Schedule")) == [])
+        let paused = try await server.post("/v1/queues/q/pause", json: [:] as [String: Any])
+        #expect(validator.problems(try JSONValue.parse(paused.body), schema("Queue")) == [])
         let created = try await server.post(
             "/v1/jobs",
             json: ["name": "doc", "command": ["/bin/sh", "-c", "exit 3"], "labels": ["a": "b"], "retries": 0]
@@ -253,7 +260,8 @@ struct OpenAPITests {
         let checks: [(String, String)] = [
             ("/v1/jobs/1", "Job"), ("/v1/jobs?limit=1", "JobPage"), ("/v1/health", "Health"),
             ("/v1/version", "Version"), ("/v1/stats?all=true", "AnalysisReport"), ("/v1/jobs/99", "Error"),
-            ("/v1/jobs?limit=0", "Error"), ("/nowhere", "Error"),
+            ("/v1/jobs?limit=0", "Error"), ("/nowhere", "Error"), ("/v1/queues", "QueueList"),
+            ("/v1/schedules", "ScheduleList"), ("/v1/schedules/1", "Schedule"),
         ]
         for (path, name) in checks {
             let reply = try await server.request("GET", path)

@@ -62,6 +62,23 @@ actor MemoryJobs: JobService {
     }
 
     private var paused: Set<String> = []
+    private var schedules: [JobSchedule] = []
+
+    func addSchedule(_ schedule: JobSchedule) -> JobSchedule {
+        var schedule = schedule
+        schedule.id = schedules.count + 1
+        schedules.append(schedule)
+        return schedule
+    }
+
+    func deleteSchedule(_ id: Int) throws -> JobSchedule {
+        guard let index = schedules.firstIndex(where: { $0.id == id }) else {
+            throw APIError.notFound("schedule \(id) not found")
+        }
+        return schedules.remove(at: index)
+    }
+
+    func scheduleList() -> [JobSchedule] { schedules }
 
     func queueStatuses() -> [QueueStatus] {
         [

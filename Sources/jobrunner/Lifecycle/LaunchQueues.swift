@@ -108,9 +108,11 @@ struct LaunchQueues: Sendable {
     /// The names of the paused queues.
     var paused: Set<String> { Set(lanes.filter(\.value.paused).keys) }
 
-    /// Jobs of lane `name` still waiting in it (not yet taken, still pending).
-    func queued(_ name: String, isPending: (Int) -> Bool) -> [Int] {
-        guard let lane = lanes[name] else { return [] }
-        return lane.items[lane.head...].filter(isPending)
+    /// How many jobs of lane `name` still wait in it (not yet taken, still pending).
+    func queuedCount(_ name: String, isPending: (Int) -> Bool) -> Int {
+        guard let lane = lanes[name] else { return 0 }
+        var count = 0
+        for id in lane.items[lane.head...] where isPending(id) { count += 1 }
+        return count
     }
 }

@@ -70,13 +70,18 @@ struct WebhookService: Service {
     }
 
     func run() async throws {
+        // Without webhooks there is nothing to deliver: no timer, no wake-ups.
+        guard !settings.webhooks.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
         let queue = Queue()
         let supervisor = self.supervisor
         await withDiscardingTaskGroup { group in
             group.addTask {
                 for await entry in supervisor.notifications.cancelOnGracefulShutdown() { await queue.add(entry) }
             }
-            let ticks = AsyncTimerSequence(interval: .milliseconds(50), clock: .continuous)
+            let ticks = AsyncTimerSequence(interval: .milliseconds(100), clock: .continuous)
             for await _ in ticks.cancelOnGracefulShutdown() {
                 let (due, expired) = await queue.takeDue(
                     now: monotonicSeconds(),

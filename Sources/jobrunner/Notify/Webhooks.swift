@@ -110,15 +110,22 @@ struct OutboxEntry: Codable, Sendable, Hashable {
         return nil
     }
 
-    static func load(state: String) -> [OutboxEntry] {
-        guard let data = FileManager.default.contents(atPath: path(state: state)) else { return [] }
-        return (try? JSONDecoder().decode([OutboxEntry].self, from: data)) ?? []
+    /// `STATE/outbox.json`: the messages not delivered at the last cut, and the next `seq`
+    /// (delivery ids are never reused, even once every message was delivered).
+    struct Saved: Codable, Sendable {
+        var nextSeq = 1
+        var entries: [OutboxEntry] = []
     }
 
-    static func save(_ entries: [OutboxEntry], state: String) throws {
+    static func load(state: String) -> Saved {
+        guard let data = FileManager.default.contents(atPath: path(state: state)) else { return Saved() }
+        return (try? JSONDecoder().decode(Saved.self, from: data)) ?? Saved()
+    }
+
+    static func save(_ saved: Saved, state: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        try OutputFile.write(try encoder.encode(entries), toAtomicPath: path(state: state), mode: 0o600)
+        try OutputFile.write(try encoder.encode(saved), toAtomicPath: path(state: state), mode: 0o600)
     }
 
     /// `sha256=HEX`: HMAC-SHA256 of `body` with `secret`.

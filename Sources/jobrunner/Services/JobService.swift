@@ -25,6 +25,11 @@ protocol JobService: Sendable {
     /// The pattern suite over the history, cached under `key` until the history changes.
     func stats(options: AnalysisOptions, patterns: [String], key: String) async -> AnalysisReport
     func health() async -> ServiceHealth
+    /// Adds a schedule (durable before it returns); its id is assigned here.
+    func addSchedule(_ schedule: JobSchedule) async throws -> JobSchedule
+    /// Removes a schedule; `APIError.notFound` for an unknown id.
+    func deleteSchedule(_ id: Int) async throws -> JobSchedule
+    func scheduleList() async -> [JobSchedule]
     /// Every queue with its running and pending counts.
     func queueStatuses() async -> [QueueStatus]
     /// Pauses or resumes a queue; `APIError.notFound` for an unknown one.
@@ -41,7 +46,7 @@ struct SnapshotCut: Sendable {
     var version: Int
     /// What the journal segments the snapshot replaces held beside the records.
     var idempotency: [IdempotencyEntry]
-    var outbox: [OutboxEntry]
+    var outbox: OutboxEntry.Saved
 }
 
 /// One queue in `GET /v1/queues`.

@@ -51,7 +51,7 @@ extension JobSupervisor {
             ended: endedSinceCut,
             version: version,
             idempotency: keys,
-            outbox: outbox.values.sorted { $0.seq < $1.seq }
+            outbox: OutboxEntry.Saved(nextSeq: nextOutboxSeq, entries: outbox.values.sorted { $0.seq < $1.seq })
         )
     }
 
@@ -89,7 +89,7 @@ extension JobSupervisor {
                 maxConcurrent: lane.maxConcurrent,
                 paused: lane.paused,
                 running: lane.running,
-                pending: queues.queued(name, isPending: isPending).count + waitingElsewhere[name, default: 0],
+                pending: queues.queuedCount(name, isPending: isPending) + waitingElsewhere[name, default: 0],
                 configured: lane.configured
             )
         }
@@ -119,7 +119,7 @@ extension JobSupervisor {
             running: running.count,
             // From the queues, not a scan of the whole history: health is polled often.
             // (waiting jobs are pending too, for their dependsOn)
-            pending: queues.lanes.keys.reduce(0) { $0 + queues.queued($1, isPending: isPending).count }
+            pending: queues.lanes.keys.reduce(0) { $0 + queues.queuedCount($1, isPending: isPending) }
                 + delayed.lazy.filter(isPending).count + waiting.count,
             jobs: jobs.count,
             journalError: journal.lastError,

@@ -14,8 +14,10 @@ extension JobSupervisor {
         snapshot: JobTable?,
         journaled: [Job],
         idempotency: [IdempotencyEntry] = [],
-        outbox: (saved: [OutboxEntry], journaled: [OutboxEntry.JournalLine]) = ([], [])
+        outbox: (saved: OutboxEntry.Saved, journaled: [OutboxEntry.JournalLine]) = (.init(), []),
+        schedules schedulesFile: ScheduleFile.Contents = ScheduleFile.Contents()
     ) async -> (pending: Int, finished: Int, adopted: Int, lost: Int) {
+        schedules = schedulesFile
         // First: ends settled below add messages after these (their seqs follow).
         recoverOutbox(saved: outbox.saved, journaled: outbox.journaled)
         let oldest = Date().timeIntervalSince1970 - settings.idempotencyWindowSeconds
@@ -154,34 +156,5 @@ extension JobSupervisor {
             snapshottedVersion = version
         }
         return counts
-    }
-
-    /// The messages not yet delivered: those `STATE/outbox.json` kept at the last cut, then
-    /// the journal's (entries added, acknowledgements removed), in order. Messages for a
-    /// webhook the configuration no longer has are dropped (logged).
-    func recoverOutbox(saved: [OutboxEntry], journaled: [OutboxEntry.JournalLine]) {
-        for entry in saved { outbox[entry.seq] = entry }
-        for line in journaled {
-            switch line {
-            case .entries(let entries): for entry in entries { outbox[entry.seq] = entry }
-            case .delivered(let seq): outbox[seq] = nil
-            }
-        }
-        nextOutboxSeq = max(nextOutboxSeq, (outbox.keys.max() ?? 0) + 1)
-        for line in journaled {
-            if case .entries(let e) = line { nextOutboxSeq = max(nextOutboxSeq, (e.map(\.seq).max() ?? 0) + 1) }
-        }
-        let urls = Set(webhooks.map(\.url))
-        for entry in outbox.values.sorted(by: { $0.seq < $1.seq }) {
-            if urls.contains(entry.url) {
-                notificationContinuation.yield(entry)
-            } else {
-                logger.warning(
-                    "Webhook message dropped: its URL is no longer in notify.webhooks",
-                    metadata: ["seq": "\(entry.seq)", "url": "\(entry.url)", "event": "\(entry.event.rawValue)"]
-                )
-                delivered(entry.seq)
-            }
-        }
     }
 }

@@ -65,6 +65,8 @@ actor JobSupervisor: JobService {
     /// Messages not yet delivered, by `seq` (see ``OutboxEntry``).
     var outbox: [Int: OutboxEntry] = [:]
     var nextOutboxSeq = 1
+    /// Schedules and their last runs (`STATE/schedules.json`).
+    var schedules = ScheduleFile.Contents()
     /// Queues whose `queueDrained` was sent since their last new job (sent once per drain).
     var drainAnnounced: Set<String> = []
     /// Every new outbox entry, for ``WebhookService`` (recovered ones first).
@@ -270,48 +272,6 @@ actor JobSupervisor: JobService {
         if !entries.isEmpty { record = Array(OutboxEntry.journalLine(record, with: entries)) }
         journal.enqueue(Data(record), afterSync: { unlink(spec) })
         for entry in entries { notificationContinuation.yield(entry) }
-    }
-
-    /// Entries of `event` for every webhook that wants it (recorded in ``outbox``; the
-    /// caller journals them, then hands them to the ``WebhookService``).
-    func newOutboxEntries(_ event: NotifyEvent, body: [UInt8]) -> [OutboxEntry] {
-        let now = Date().timeIntervalSince1970
-        var entries: [OutboxEntry] = []
-        for hook in webhooks where hook.events.contains(event) {
-            let entry = OutboxEntry(
-                seq: nextOutboxSeq,
-                url: hook.url,
-                event: event,
-                body: String(decoding: body, as: UTF8.self),
-                createdAt: now
-            )
-            nextOutboxSeq += 1
-            outbox[entry.seq] = entry
-            entries.append(entry)
-        }
-        return entries
-    }
-
-    /// `queueDrained` when job `id`'s end left its queue with nothing running or pending.
-    private func notifyIfDrained(after id: Int) {
-        guard webhooks.contains(where: { $0.events.contains(.queueDrained) }) else { return }
-        let name = LaunchQueues.name(jobs.queue(at: id - 1))
-        guard !drainAnnounced.contains(name), let status = queueStatuses().first(where: { $0.name == name }),
-            status.running == 0, status.pending == 0
-        else { return }
-        var body: [UInt8] = Array(#"{"event":"queueDrained","queue":"#.utf8)
-        body += Array((try? JobJSONLines.makeEncoder().encode(status)) ?? Data("null".utf8))
-        body.append(125)
-        let entries = newOutboxEntries(.queueDrained, body: body)
-        drainAnnounced.insert(name)
-        journal.enqueue(OutboxEntry.journalLine(entries))
-        for entry in entries { notificationContinuation.yield(entry) }
-    }
-
-    /// The receiver of `seq` answered 2xx, or the message was dropped: it leaves the outbox.
-    func delivered(_ seq: Int) {
-        guard outbox.removeValue(forKey: seq) != nil else { return }
-        journal.enqueue(OutboxEntry.deliveredLine(seq))
     }
 
     // MARK: - Launching

@@ -5,8 +5,8 @@ import Logging
 import ProcessMonitor
 import ServiceLifecycle
 
-/// Runs the supervisor's loops: spawns, exits from the reaper, the /proc monitor, and the
-/// timer for timeouts, kill escalation and retries. All stop on graceful shutdown (spawns
+/// Runs the supervisor's loops: spawns, exits from the reaper, the /proc monitor, the
+/// timer for timeouts, kill escalation and retries, and the schedules' runs. All stop on graceful shutdown (spawns
 /// already asked for are made first: those jobs are recorded as running).
 struct SupervisorService: Service {
     let supervisor: JobSupervisor
@@ -90,6 +90,15 @@ struct SupervisorService: Service {
                 let ticks = AsyncTimerSequence(interval: .milliseconds(100), clock: .continuous)
                 for await _ in ticks.cancelOnGracefulShutdown() {
                     await supervisor.tick()
+                }
+            }
+            group.addTask {
+                // Schedules: at start-up (runs missed while the service was down), then
+                // every second.
+                await supervisor.runDueSchedules()
+                let ticks = AsyncTimerSequence(interval: .seconds(1), clock: .continuous)
+                for await _ in ticks.cancelOnGracefulShutdown() {
+                    await supervisor.runDueSchedules()
                 }
             }
         }
