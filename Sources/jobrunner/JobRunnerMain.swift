@@ -13,7 +13,10 @@ struct JobRunner: AsyncParsableCommand {
             A wrong key or value stops start-up with a message naming the key. `jobrunner keys` lists them.
             """,
         version: ProductVersion.current,
-        subcommands: [Serve.self, Start.self, Upgrade.self, Token.self, Keys.self],
+        subcommands: [
+            Serve.self, Start.self, Upgrade.self, Token.self, Keys.self,
+            Submit.self, List.self, Show.self, Logs.self, Cancel.self, Wait.self, Stats.self, Rerun.self,
+        ],
         defaultSubcommand: Serve.self
     )
 }

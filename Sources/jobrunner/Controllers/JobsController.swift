@@ -159,6 +159,52 @@ struct JobsController: Sendable {
         return try JSONResponse.make(JobList(jobs: try await supervisor.rerunMatching(query, overrides: overrides)))
     }
 
+    /// `?follow=true`: `first`, then what is appended to the file from byte `offset` on,
+    /// until the job has ended and its output is drained. The file is read every 100 ms (a
+    /// follower costs the supervisor one status read per quiet tick); a writer that cannot
+    /// keep up only slows its own connection. A file cut by `jobs.maxLogBytes` meanwhile
+    /// goes on from its end, after a note.
+    static func following(
+        path: String,
+        from offset: Int,
+        first: Data,
+        job id: Int,
+        supervisor: any JobService
+    ) -> ResponseBody {
+        ResponseBody { writer in
+            if !first.isEmpty { try await writer.write(ByteBuffer(bytes: first)) }
+            var offset = offset
+            var ended = false
+            while true {
+                var appended = false
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                if fd >= 0 {
+                    defer { close(fd) }
+                    var info = stat()
+                    if fstat(fd, &info) == 0, Int(info.st_size) < offset {
+                        let note = "\n[jobrunner: the output was cut (jobs.maxLogBytes); following from its end]\n"
+                        try await writer.write(ByteBuffer(string: note))
+                        offset = Int(info.st_size)
+                    }
+                    var buffer = [UInt8](repeating: 0, count: 64 << 10)
+                    while true {
+                        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+                        guard n > 0 else { break }
+                        offset += n
+                        appended = true
+                        try await writer.write(ByteBuffer(bytes: buffer[0..<n]))
+                    }
+                }
+                if ended { break }  // drained after the end was seen
+                if !appended {
+                    ended = await supervisor.job(id)?.status.isFinal ?? true
+                    if !ended { try await Task.sleep(for: .milliseconds(100)) }
+                }
+            }
+            try await writer.finish(nil)
+        }
+    }
+
     static func encodeCursor(_ id: Int) -> String {
         Data("after:\(id)".utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
     }
@@ -238,8 +284,17 @@ struct JobsController: Sendable {
             }
             tail = n
         }
+        var follow = false
+        if let f = q.get("follow") {
+            guard f == "true" || f == "false" else { throw APIError.invalid("'follow' must be true or false") }
+            follow = f == "true"
+        }
+        for (key, _) in q where !["stream", "tail", "follow"].contains(String(key)) {
+            throw APIError.invalid("unknown query parameter '\(key)'; use stream, tail, follow")
+        }
         let path = "\(stateDirectory)/logs/\(id).\(stream == "stdout" ? "out" : "err")"
         var data = FileManager.default.contents(atPath: path) ?? Data()
+        let size = data.count
         if let tail {
             var newlines = 0
             var start = data.endIndex
@@ -255,6 +310,13 @@ struct JobsController: Sendable {
             }
             start = tail == 0 ? data.endIndex : index
             data = data[start...]
+        }
+        if follow {
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; charset=utf-8"],
+                body: Self.following(path: path, from: size, first: data, job: id, supervisor: supervisor)
+            )
         }
         return Response(
             status: .ok,
