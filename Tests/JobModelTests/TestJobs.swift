@@ -61,6 +61,9 @@ enum TestJobs {
             queue: id > 500 && id % 4 == 2 ? "lane \(id % 3)" : nil,
             rerunOf: id % 11 == 0 ? id / 2 : nil,
             scheduleId: id > 900 ? id % 3 + 1 : nil,
+            timeoutSeconds: id % 7 == 0 ? Double(id) / 4 : nil,
+            maxRssBytes: id > 300 && id % 5 == 0 ? id << 20 : nil,
+            retries: id > 600 ? id % 4 : nil,
             metrics: JobMetrics(
                 sampleCount: id % 100,
                 cpuPercentAvg: Double(id % 1000) / 10,

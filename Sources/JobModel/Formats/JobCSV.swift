@@ -49,6 +49,9 @@ public enum JobCSV {
         cells.append(job.queue ?? "")
         cells.append(opt(job.rerunOf))
         cells.append(opt(job.scheduleId))
+        cells.append(job.timeoutSeconds.map { "\($0)" } ?? "")
+        cells.append(opt(job.maxRssBytes))
+        cells.append(opt(job.retries))
         for column in MetricColumn.allCases { cells.append(job.metrics.csvCell(column)) }
         return cells.map(escape).joined(separator: ",") + "\r\n"
     }
@@ -235,6 +238,9 @@ public enum JobCSV {
             queue: cell("queue"),
             rerunOf: try int("rerunOf"),
             scheduleId: try int("scheduleId"),
+            timeoutSeconds: try double("timeoutSeconds"),
+            maxRssBytes: try int("maxRssBytes"),
+            retries: try int("retries"),
             metrics: metrics
         )
     }

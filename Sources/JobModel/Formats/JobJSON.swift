@@ -41,7 +41,9 @@ public enum JobJSON {
             w.byte(UInt8(ascii: ":"))
             w.string(job.labels[key]!)
         }
-        w.raw("},\"metrics\":{")
+        w.raw("},\"maxRssBytes\":")
+        w.int(job.maxRssBytes)
+        w.raw(",\"metrics\":{")
         let m = job.metrics
         for (i, (column, _)) in MetricColumn.sortedColumns.enumerated() {
             w.out.append(contentsOf: i == 0 ? Self.metricKeys[i].dropFirst() : Self.metricKeys[i][...])
@@ -65,6 +67,8 @@ public enum JobJSON {
         w.int(job.rerunOf)
         w.raw(",\"retriedBy\":")
         w.int(job.retriedBy)
+        w.raw(",\"retries\":")
+        w.int(job.retries)
         w.raw(",\"scheduleId\":")
         w.int(job.scheduleId)
         w.raw(",\"signal\":")
@@ -73,6 +77,8 @@ public enum JobJSON {
         w.string(job.startedAt.map { Timestamp.format($0) })
         w.raw(",\"status\":")
         w.string(job.status.rawValue)
+        w.raw(",\"timeoutSeconds\":")
+        w.double(job.timeoutSeconds)
         w.byte(UInt8(ascii: "}"))
         out = w.out
     }

@@ -4,7 +4,8 @@ extension Job: Codable {
     /// JSON keys, the same words as the CSV header.
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, instance, name, command, cwd, labels, status, pid, startedAt, endedAt, durationSeconds
-        case exitCode, signal, reason, attempt, parentId, retriedBy, queue, rerunOf, scheduleId, metrics
+        case exitCode, signal, reason, attempt, parentId, retriedBy, queue, rerunOf, scheduleId
+        case timeoutSeconds, maxRssBytes, retries, metrics
     }
 
     /// Encodes every field; absent values are written as `null` so that every record has
@@ -31,6 +32,9 @@ extension Job: Codable {
         try c.encode(queue, forKey: .queue)
         try c.encode(rerunOf, forKey: .rerunOf)
         try c.encode(scheduleId, forKey: .scheduleId)
+        try c.encode(timeoutSeconds, forKey: .timeoutSeconds)
+        try c.encode(maxRssBytes, forKey: .maxRssBytes)
+        try c.encode(retries, forKey: .retries)
         try c.encode(metrics, forKey: .metrics)
     }
 
@@ -71,6 +75,9 @@ extension Job: Codable {
             queue: try c.decodeIfPresent(String.self, forKey: .queue),
             rerunOf: try c.decodeIfPresent(Int.self, forKey: .rerunOf),
             scheduleId: try c.decodeIfPresent(Int.self, forKey: .scheduleId),
+            timeoutSeconds: try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds),
+            maxRssBytes: try c.decodeIfPresent(Int.self, forKey: .maxRssBytes),
+            retries: try c.decodeIfPresent(Int.self, forKey: .retries),
             metrics: try c.decodeIfPresent(JobMetrics.self, forKey: .metrics) ?? JobMetrics()
         )
     }

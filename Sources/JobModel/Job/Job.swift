@@ -40,6 +40,12 @@ public struct Job: Sendable, Hashable {
     public var rerunOf: Int?
     /// The schedule that started this job.
     public var scheduleId: Int?
+    /// The limits its request set (`nil` = none): kept in the record so that a rerun of
+    /// an ended job has them (its spec file goes with its env).
+    public var timeoutSeconds: Double?
+    public var maxRssBytes: Int?
+    /// The retries its request allowed.
+    public var retries: Int?
     public var metrics: JobMetrics
 
     public init(
@@ -63,6 +69,9 @@ public struct Job: Sendable, Hashable {
         queue: String? = nil,
         rerunOf: Int? = nil,
         scheduleId: Int? = nil,
+        timeoutSeconds: Double? = nil,
+        maxRssBytes: Int? = nil,
+        retries: Int? = nil,
         metrics: JobMetrics = JobMetrics()
     ) {
         self.id = id
@@ -85,6 +94,9 @@ public struct Job: Sendable, Hashable {
         self.queue = queue
         self.rerunOf = rerunOf
         self.scheduleId = scheduleId
+        self.timeoutSeconds = timeoutSeconds
+        self.maxRssBytes = maxRssBytes
+        self.retries = retries
         self.metrics = metrics
     }
 

@@ -152,6 +152,15 @@ enum BatchCodec {
         if table.scheduleId[rows].contains(where: { $0 != JobTable.nullInt }) {
             batch.scheduleID = table.scheduleId[rows].map(nullable)
         }
+        if table.timeoutSeconds[rows].contains(where: { !$0.isNaN }) {
+            batch.timeoutSeconds = encodeDoubles(table.timeoutSeconds[rows])
+        }
+        if table.maxRssBytes[rows].contains(where: { $0 != JobTable.nullInt }) {
+            batch.maxRssBytes = table.maxRssBytes[rows].map(nullable)
+        }
+        if table.retries[rows].contains(where: { $0 != JobTable.nullInt }) {
+            batch.retries = table.retries[rows].map(nullable)
+        }
 
         for (column, storage) in MetricColumn.columns {
             switch storage {
@@ -231,9 +240,14 @@ enum BatchCodec {
         // Optional columns (absent = every row null).
         for (count, field) in [
             (batch.queue.count, "queue"), (batch.rerunOf.count, "rerunOf"), (batch.scheduleID.count, "scheduleId"),
+            (batch.maxRssBytes.count, "maxRssBytes"), (batch.retries.count, "retries"),
         ] where count != 0 {
             try check(count, field)
         }
+        let timeouts =
+            batch.hasTimeoutSeconds
+            ? try decodeDoubles(batch.timeoutSeconds, count: n, field: "timeoutSeconds")
+            : [Double](repeating: .nan, count: n)
         let commandTotal = sum(batch.commandCount)
         try check(
             batch.commandArgs.count,
@@ -345,6 +359,17 @@ enum BatchCodec {
             table.scheduleId.append(contentsOf: repeatElement(JobTable.nullInt, count: n))
         } else {
             table.scheduleId.append(contentsOf: batch.scheduleID.lazy.map(fromNullable))
+        }
+        table.timeoutSeconds += timeouts
+        if batch.maxRssBytes.isEmpty {
+            table.maxRssBytes.append(contentsOf: repeatElement(JobTable.nullInt, count: n))
+        } else {
+            table.maxRssBytes.append(contentsOf: batch.maxRssBytes.lazy.map(fromNullable))
+        }
+        if batch.retries.isEmpty {
+            table.retries.append(contentsOf: repeatElement(JobTable.nullInt, count: n))
+        } else {
+            table.retries.append(contentsOf: batch.retries.lazy.map(fromNullable))
         }
         var nextReal = 0
         for (_, storage) in MetricColumn.columns {

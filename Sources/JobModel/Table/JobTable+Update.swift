@@ -1,7 +1,8 @@
 extension JobTable {
     /// Replaces what can change in a job's life at `row` with `job`'s values: status, pid,
     /// times, exit code, signal, reason, the retry link and the metrics. What a job is
-    /// (id, instance, name, command, cwd, labels, attempt, parent, queue, rerun, schedule) is set when it is
+    /// (id, instance, name, command, cwd, labels, attempt, parent, queue, rerun, schedule,
+    /// limits) is set when it is
     /// created and never changes, so it is kept.
     public mutating func update(row: Int, from job: Job) {
         func intOrNull(_ v: Int?) -> Int64 { v.map(Int64.init) ?? Self.nullInt }

@@ -43,6 +43,10 @@ public struct JobTable: Sendable {
     public internal(set) var queue: [UInt32] = []
     public internal(set) var rerunOf: [Int64] = []
     public internal(set) var scheduleId: [Int64] = []
+    /// NaN for none.
+    public internal(set) var timeoutSeconds: [Double] = []
+    public internal(set) var maxRssBytes: [Int64] = []
+    public internal(set) var retries: [Int64] = []
 
     public internal(set) var sampleCount: [Int64] = []
     public internal(set) var cpuPercentAvg: [Double] = []
@@ -97,6 +101,9 @@ public struct JobTable: Sendable {
         queue.reserveCapacity(total)
         rerunOf.reserveCapacity(total)
         scheduleId.reserveCapacity(total)
+        timeoutSeconds.reserveCapacity(total)
+        maxRssBytes.reserveCapacity(total)
+        retries.reserveCapacity(total)
         reserveMetricCapacity(total)
     }
 
@@ -130,6 +137,9 @@ public struct JobTable: Sendable {
         queue.append(job.queue.map { strings.intern($0) } ?? Self.nullString)
         rerunOf.append(intOrNull(job.rerunOf))
         scheduleId.append(intOrNull(job.scheduleId))
+        timeoutSeconds.append(job.timeoutSeconds ?? .nan)
+        maxRssBytes.append(intOrNull(job.maxRssBytes))
+        retries.append(intOrNull(job.retries))
         appendMetrics(job.metrics)
         count += 1
     }
@@ -165,6 +175,9 @@ public struct JobTable: Sendable {
             queue: str(queue[row]),
             rerunOf: int(rerunOf[row]),
             scheduleId: int(scheduleId[row]),
+            timeoutSeconds: timeoutSeconds[row].isNaN ? nil : timeoutSeconds[row],
+            maxRssBytes: int(maxRssBytes[row]),
+            retries: int(retries[row]),
             metrics: metrics(row: row)
         )
     }
@@ -220,6 +233,9 @@ public struct JobTable: Sendable {
         retriedBy += other.retriedBy
         rerunOf += other.rerunOf
         scheduleId += other.scheduleId
+        timeoutSeconds += other.timeoutSeconds
+        maxRssBytes += other.maxRssBytes
+        retries += other.retries
         appendMetrics(of: other)
         count += other.count
     }
@@ -260,6 +276,9 @@ public struct JobTable: Sendable {
         queue.append(other.queue[row])
         rerunOf.append(other.rerunOf[row])
         scheduleId.append(other.scheduleId[row])
+        timeoutSeconds.append(other.timeoutSeconds[row])
+        maxRssBytes.append(other.maxRssBytes[row])
+        retries.append(other.retries[row])
         appendMetrics(of: other, row: row)
         count += 1
     }

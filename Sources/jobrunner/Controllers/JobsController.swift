@@ -180,11 +180,11 @@ struct JobsController: Sendable {
                 let fd = open(path, O_RDONLY | O_CLOEXEC)
                 if fd >= 0 {
                     defer { close(fd) }
-                    var info = stat()
-                    if fstat(fd, &info) == 0, Int(info.st_size) < offset {
+                    let size = Int(lseek(fd, 0, SEEK_END))
+                    if size >= 0, size < offset {
                         let note = "\n[jobrunner: the output was cut (jobs.maxLogBytes); following from its end]\n"
                         try await writer.write(ByteBuffer(string: note))
-                        offset = Int(info.st_size)
+                        offset = size
                     }
                     var buffer = [UInt8](repeating: 0, count: 64 << 10)
                     while true {

@@ -264,7 +264,10 @@ enum JobLifecycle {
             attempt: parent.attempt + 1,
             parentId: parent.id,
             queue: parent.queue,
-            scheduleId: parent.scheduleId
+            scheduleId: parent.scheduleId,
+            timeoutSeconds: parent.timeoutSeconds,
+            maxRssBytes: parent.maxRssBytes,
+            retries: parent.retries
         )
     }
 }

@@ -43,7 +43,10 @@ extension JobSupervisor {
             status: .pending,
             queue: request.queue,
             rerunOf: request.rerunOf,
-            scheduleId: request.scheduleId
+            scheduleId: request.scheduleId,
+            timeoutSeconds: request.timeoutSeconds,
+            maxRssBytes: request.maxRssBytes,
+            retries: request.retries ?? settings.defaultRetries
         )
         var environment = settings.baseEnvironment
         environment.merge(request.env) { $1 }

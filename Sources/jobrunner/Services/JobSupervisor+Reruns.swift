@@ -19,14 +19,14 @@ extension JobSupervisor {
             }
             try settings.checkAllowed(original.command[0])
             // The spec (env, limits, retries) is kept while the job runs and until its final
-            // record is on disk; after that only what the body gives.
+            // record is on disk; after that the limits come from the record, and the env
+            // (which may hold secrets) only from the body.
             let kept =
                 specs[id] ?? (FileManager.default.fileExists(atPath: files.specPath(id)) ? files.readSpec(id) : nil)
             guard let environment = overrides.env ?? kept?.env else {
                 throw APIError.invalid(
-                    "'env' is required: job \(id)'s spec (its env and limits) is no longer kept once it has ended, "
-                        + "as env may hold secrets; give env again ({} for jobs.baseEnvironment alone) "
-                        + "and timeoutSeconds, maxRssBytes and retries if it had them"
+                    "'env' is required: job \(id)'s env is no longer kept once it has ended, as it may hold "
+                        + "secrets; give env again ({} for jobs.baseEnvironment alone)"
                 )
             }
             let queue = overrides.queue ?? original.queue
@@ -42,9 +42,11 @@ extension JobSupervisor {
                     cwd: original.cwd,
                     env: environment,
                     labels: original.labels,
-                    retries: overrides.retries ?? kept?.retries,
-                    timeoutSeconds: overrides.timeoutSeconds ?? kept?.timeoutSeconds,
-                    maxRssBytes: overrides.maxRssBytes ?? kept?.maxRssBytes,
+                    retries: (overrides.retries ?? kept?.retries ?? original.retries).map {
+                        min($0, settings.maxRetries)
+                    },
+                    timeoutSeconds: overrides.timeoutSeconds ?? kept?.timeoutSeconds ?? original.timeoutSeconds,
+                    maxRssBytes: overrides.maxRssBytes ?? kept?.maxRssBytes ?? original.maxRssBytes,
                     queue: queue,
                     rerunOf: id
                 )
