@@ -6,7 +6,8 @@ import JobModel
 struct JobRunner: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobrunner",
-        abstract: "A concurrent job manager: launches jobs over HTTP, watches, retries and remembers every one.",
+        abstract:
+            "A concurrent job manager: launches jobs over HTTP, watches, retries and remembers every one. serve/start run it; submit, ls, logs, … talk to it.",
         discussion: """
             Configuration comes from --config (default ./config.json), then JOBRUNNER_* environment \
             variables (key jobs.maxConcurrent -> JOBRUNNER_JOBS_MAX_CONCURRENT), then --set key=value. \
