@@ -77,6 +77,16 @@ enum BatchCodec {
         return values
     }
 
+    /// Nullable integer columns added after format 1 shipped: written only when a row of
+    /// the batch has a value (absent = every row null), so older readers skip them.
+    ///
+    /// `nonisolated(unsafe)`: as ``MetricColumn/columns`` — constant key paths, only read.
+    nonisolated(unsafe) static let optionalIntegers:
+        [(table: WritableKeyPath<JobTable, [Int64]>, batch: WritableKeyPath<Batch, [UInt64]>, field: String)] = [
+            (\.rerunOf, \.rerunOf, "rerunOf"), (\.scheduleId, \.scheduleID, "scheduleId"),
+            (\.maxRssBytes, \.maxRssBytes, "maxRssBytes"), (\.retries, \.retries, "retries"),
+        ]
+
     // MARK: - Encode
 
     /// Scratch space reused from batch to batch: global string index → batch index.
@@ -146,20 +156,12 @@ enum BatchCodec {
         if table.queue[rows].contains(where: { $0 != JobTable.nullString }) {
             batch.queue = table.queue[rows].map(localNullable)
         }
-        if table.rerunOf[rows].contains(where: { $0 != JobTable.nullInt }) {
-            batch.rerunOf = table.rerunOf[rows].map(nullable)
-        }
-        if table.scheduleId[rows].contains(where: { $0 != JobTable.nullInt }) {
-            batch.scheduleID = table.scheduleId[rows].map(nullable)
+        for column in optionalIntegers
+        where table[keyPath: column.table][rows].contains(where: { $0 != JobTable.nullInt }) {
+            batch[keyPath: column.batch] = table[keyPath: column.table][rows].map(nullable)
         }
         if table.timeoutSeconds[rows].contains(where: { !$0.isNaN }) {
             batch.timeoutSeconds = encodeDoubles(table.timeoutSeconds[rows])
-        }
-        if table.maxRssBytes[rows].contains(where: { $0 != JobTable.nullInt }) {
-            batch.maxRssBytes = table.maxRssBytes[rows].map(nullable)
-        }
-        if table.retries[rows].contains(where: { $0 != JobTable.nullInt }) {
-            batch.retries = table.retries[rows].map(nullable)
         }
 
         for (column, storage) in MetricColumn.columns {
@@ -238,11 +240,9 @@ enum BatchCodec {
             try check(count, field)
         }
         // Optional columns (absent = every row null).
-        for (count, field) in [
-            (batch.queue.count, "queue"), (batch.rerunOf.count, "rerunOf"), (batch.scheduleID.count, "scheduleId"),
-            (batch.maxRssBytes.count, "maxRssBytes"), (batch.retries.count, "retries"),
-        ] where count != 0 {
-            try check(count, field)
+        if !batch.queue.isEmpty { try check(batch.queue.count, "queue") }
+        for column in optionalIntegers where !batch[keyPath: column.batch].isEmpty {
+            try check(batch[keyPath: column.batch].count, column.field)
         }
         let timeouts =
             batch.hasTimeoutSeconds
@@ -350,27 +350,15 @@ enum BatchCodec {
         } else {
             table.queue.append(contentsOf: batch.queue.lazy.map(remapNullable))
         }
-        if batch.rerunOf.isEmpty {
-            table.rerunOf.append(contentsOf: repeatElement(JobTable.nullInt, count: n))
-        } else {
-            table.rerunOf.append(contentsOf: batch.rerunOf.lazy.map(fromNullable))
-        }
-        if batch.scheduleID.isEmpty {
-            table.scheduleId.append(contentsOf: repeatElement(JobTable.nullInt, count: n))
-        } else {
-            table.scheduleId.append(contentsOf: batch.scheduleID.lazy.map(fromNullable))
+        for column in optionalIntegers {
+            let values = batch[keyPath: column.batch]
+            if values.isEmpty {
+                table[keyPath: column.table].append(contentsOf: repeatElement(JobTable.nullInt, count: n))
+            } else {
+                table[keyPath: column.table].append(contentsOf: values.lazy.map(fromNullable))
+            }
         }
         table.timeoutSeconds += timeouts
-        if batch.maxRssBytes.isEmpty {
-            table.maxRssBytes.append(contentsOf: repeatElement(JobTable.nullInt, count: n))
-        } else {
-            table.maxRssBytes.append(contentsOf: batch.maxRssBytes.lazy.map(fromNullable))
-        }
-        if batch.retries.isEmpty {
-            table.retries.append(contentsOf: repeatElement(JobTable.nullInt, count: n))
-        } else {
-            table.retries.append(contentsOf: batch.retries.lazy.map(fromNullable))
-        }
         var nextReal = 0
         for (_, storage) in MetricColumn.columns {
             switch storage {

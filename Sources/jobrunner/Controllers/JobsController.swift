@@ -31,24 +31,14 @@ struct JobsController: Sendable {
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            throw APIError(
-                .contentTooLarge,
-                "payloadTooLarge",
-                "the body is larger than \(maxBodyBytes) bytes (http.maxBodyBytes)"
-            )
-        }
-        let bytes = Data(body.readableBytesView)
-        let spec = try JobRequest.parse(bytes, jobs: jobs)
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let spec = try JobRequest.parse(body, jobs: jobs)
         var idempotency: IdempotencyKey?
         if let key = request.headers[Self.idempotencyKeyHeader] {
             guard IdempotencyKey.isValid(key) else {
                 throw APIError.invalid("'Idempotency-Key' must be 1-255 printable ASCII characters without spaces")
             }
-            let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let digest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
             idempotency = IdempotencyKey(scope: context.tokenID ?? "", key: key, bodySHA256: digest)
         }
         let (job, replayed) = try await supervisor.create(spec, idempotency: idempotency)
@@ -78,18 +68,9 @@ struct JobsController: Sendable {
 
     /// The body of a rerun call as a JSON object (an empty body is `{}`).
     private func object(_ request: Request) async throws -> [String: Any] {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            throw APIError(
-                .contentTooLarge,
-                "payloadTooLarge",
-                "the body is larger than \(maxBodyBytes) bytes (http.maxBodyBytes)"
-            )
-        }
-        if body.readableBytes == 0 { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        if body.isEmpty { return [:] }
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
         else { throw APIError.invalid("the body must be a JSON object") }
         return object
     }

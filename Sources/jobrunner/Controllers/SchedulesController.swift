@@ -168,17 +168,8 @@ struct SchedulesController: Sendable {
     }
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            throw APIError(
-                .contentTooLarge,
-                "payloadTooLarge",
-                "the body is larger than \(maxBodyBytes) bytes (http.maxBodyBytes)"
-            )
-        }
-        let schedule = try Self.parse(Data(body.readableBytesView), jobs: jobs, now: Date())
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let schedule = try Self.parse(body, jobs: jobs, now: Date())
         let added = try await supervisor.addSchedule(schedule)
         var response = try JSONResponse.make(View(added), status: .created)
         response.headers[.location] = "/v1/schedules/\(added.id)"

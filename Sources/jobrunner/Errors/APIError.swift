@@ -42,3 +42,19 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         )
     }
 }
+
+extension Request {
+    /// The whole body, at most `limit` bytes (`http.maxBodyBytes`); beyond it the 413
+    /// `payloadTooLarge` every write endpoint answers.
+    func collectBody(upTo limit: Int) async throws -> Data {
+        do {
+            return Data(try await body.collect(upTo: limit).readableBytesView)
+        } catch {
+            throw APIError(
+                .contentTooLarge,
+                "payloadTooLarge",
+                "the body is larger than \(limit) bytes (http.maxBodyBytes)"
+            )
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import JobModel
 
 /// A five-field cron expression (minute hour day-of-month month day-of-week) evaluated in
 /// an IANA time zone. Pure: no clock, no I/O.
@@ -122,8 +123,9 @@ struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         var day = Int(((after + Double(offset)) / 86_400).rounded(.down))
         for _ in 0..<(366 * 10 + 3) {
             defer { day += 1 }
-            let (_, month, dom) = Self.civil(fromDays: day)
-            guard months.contains(month), dayMatches(dayOfMonth: dom, dayOfWeek: Self.weekday(days: day)) else {
+            let (_, month, dom) = Timestamp.civil(fromDays: Int64(day))
+            guard months.contains(Int(month)), dayMatches(dayOfMonth: Int(dom), dayOfWeek: Self.weekday(days: day))
+            else {
                 continue
             }
             for hour in hours {
@@ -164,20 +166,7 @@ struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         return timeZone.nextDaylightSavingTimeTransition(after: start)?.timeIntervalSince1970
     }
 
-    // MARK: - Civil dates (proleptic Gregorian, days since 1970-01-01)
-
-    /// Howard Hinnant's `civil_from_days`.
-    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
+    // MARK: - Days (since 1970-01-01)
 
     /// 0 = Sunday.
     static func weekday(days: Int) -> Int { ((days % 7) + 11) % 7 }

@@ -32,17 +32,23 @@ struct WebhookService: Service {
         }
         var waiting: [Int: Waiting] = [:]
         var inFlight = 0
+        /// No message is due before this (monotonic seconds): a backlog behind a receiver
+        /// that is down is scanned when something can change, not at every tick.
+        var rescanAt = 0.0
 
         func add(_ entry: OutboxEntry) {
             waiting[entry.seq] = Waiting(entry: entry, nextAt: 0)
+            rescanAt = 0
         }
 
         /// Takes the messages due now (oldest first) while fewer than `limit` are in flight;
         /// returns those older than `maxAge` apart, to be dropped.
         func takeDue(now: Double, wall: Double, limit: Int, maxAge: Double) -> (due: [Waiting], expired: [OutboxEntry])
         {
+            guard now >= rescanAt else { return ([], []) }
             var due: [Waiting] = []
             var expired: [OutboxEntry] = []
+            rescanAt = now + 60  // expiry is checked at least every minute
             for seq in waiting.keys.sorted() {
                 let item = waiting[seq]!
                 if wall - item.entry.createdAt > maxAge {
@@ -52,6 +58,8 @@ struct WebhookService: Service {
                     inFlight += 1
                     waiting[seq] = nil
                     due.append(item)
+                } else if item.nextAt > now {
+                    rescanAt = min(rescanAt, item.nextAt)
                 }
             }
             return (due, expired)
@@ -60,6 +68,7 @@ struct WebhookService: Service {
         /// A delivery attempt ended; a failed one waits for its backoff.
         func finished(_ item: Waiting, delivered: Bool, now: Double) {
             inFlight -= 1
+            rescanAt = 0  // a slot is free
             guard !delivered else { return }
             var item = item
             item.attempts += 1

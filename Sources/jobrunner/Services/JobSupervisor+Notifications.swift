@@ -51,17 +51,17 @@ extension JobSupervisor {
     /// the journal's (entries added, acknowledgements removed), in order. Messages for a
     /// webhook the configuration no longer has are dropped (logged).
     func recoverOutbox(saved: OutboxEntry.Saved, journaled: [OutboxEntry.JournalLine]) {
-        for entry in saved.entries { outbox[entry.seq] = entry }
         nextOutboxSeq = max(nextOutboxSeq, saved.nextSeq)
+        func add(_ entry: OutboxEntry) {
+            outbox[entry.seq] = entry
+            nextOutboxSeq = max(nextOutboxSeq, entry.seq + 1)  // delivered or not, a seq is used once
+        }
+        saved.entries.forEach(add)
         for line in journaled {
             switch line {
-            case .entries(let entries): for entry in entries { outbox[entry.seq] = entry }
+            case .entries(let entries): entries.forEach(add)
             case .delivered(let seq): outbox[seq] = nil
             }
-        }
-        nextOutboxSeq = max(nextOutboxSeq, (outbox.keys.max() ?? 0) + 1)
-        for line in journaled {
-            if case .entries(let e) = line { nextOutboxSeq = max(nextOutboxSeq, (e.map(\.seq).max() ?? 0) + 1) }
         }
         let urls = Set(webhooks.map(\.url))
         for entry in outbox.values.sorted(by: { $0.seq < $1.seq }) {
