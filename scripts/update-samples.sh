@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the synthetic sample and the expected `jobstats analyze` output of every
-# snapshot in samples/. Review the diff before committing: a changed expectation is a
+# Regenerates the synthetic sample, the expected `jobstats analyze` output of every
+# snapshot in samples/ and the HTML report of the recorded service history. Review the diff before committing: a changed expectation is a
 # changed answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,3 +14,5 @@ for snapshot in samples/*.jrsnap; do
     "$bin" analyze "$snapshot" --tz UTC --format csv > "$base.analyze.csv"
     echo "wrote $base.analyze.json and $base.analyze.csv"
 done
+# The HTML report of the recorded service history (README shows its picture).
+"$bin" report samples/recorded-service.jrsnap --tz UTC -o samples/recorded-service.report.html

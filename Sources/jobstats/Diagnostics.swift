@@ -19,6 +19,12 @@ enum Diagnostics {
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 
+    /// Writes a line of information to standard error (standard output may be the data).
+    static func note(_ text: String) {
+        let line = text + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
     /// Rewrites the progress line on standard error (a terminal).
     static func progress(_ text: String) {
         let line = "\r\u{1B}[K" + text

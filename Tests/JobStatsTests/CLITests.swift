@@ -227,8 +227,8 @@ struct CLITests {
         ])
         #expect(command.input.inputs == ["a.jrsnap", "b.csv"])
         #expect(command.format == .csv)
-        #expect(command.all)
-        #expect(command.minMatches == 3)
+        #expect(command.analysis.all)
+        #expect(command.analysis.minMatches == 3)
         #expect(throws: (any Error).self) { try JobStats.Analyze.parse(["a.jrsnap", "--format", "xml"]) }
     }
 }

@@ -167,7 +167,7 @@ enum Findings {
     ) -> [Finding] {
         let factor = options.burstFactor
         return perNameShare(jobs, pattern: pattern, metric: "burstShare", options: options, sentence: sentence) { row in
-            peak[row] >= minimumPeak && peak[row] >= factor * average[row]
+            BurstRule.isBurst(peak: peak[row], average: average[row], minimumPeak: minimumPeak, factor: factor)
         }
     }
 }

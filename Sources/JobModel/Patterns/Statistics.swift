@@ -6,6 +6,18 @@ public enum Statistics {
     ///
     /// Fisher's exact test when any expected cell count is below 5 (small groups), else
     /// the pooled two-proportion z-test. Returns `nil` when either group is empty.
+    /// Wilson score interval of a proportion (95 % by default): `(low, high)`; `(0, 1)`
+    /// without trials.
+    public static func wilsonInterval(successes: Int, trials: Int, z: Double = 1.959964) -> (Double, Double) {
+        guard trials > 0 else { return (0, 1) }
+        let n = Double(trials)
+        let p = Double(successes) / n
+        let z2 = z * z
+        let centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+        let half = z * ((p * (1 - p) / n + z2 / (4 * n * n)).squareRoot()) / (1 + z2 / n)
+        return (max(0, centre - half), min(1, centre + half))
+    }
+
     public static func proportionPValue(_ x1: Int, _ n1: Int, _ x2: Int, _ n2: Int) -> Double? {
         guard n1 > 0, n2 > 0, x1 >= 0, x2 >= 0, x1 <= n1, x2 <= n2 else { return nil }
         let n = n1 + n2

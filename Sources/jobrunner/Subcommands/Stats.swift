@@ -36,31 +36,15 @@ struct Stats: AsyncParsableCommand {
         }
     }
 
-    static func percent(_ v: Double?) -> String { v.map { String(format: "%.0f %%", $0 * 100) } ?? "-" }
-
-    /// The headline, then one sentence per finding (most significant first).
+    /// The headline, then one sentence per finding (strongest evidence first).
     static func sentences(_ report: AnalysisReport) -> String {
         let b = report.baseline
+        let percent = FindingText.percent
         var out =
             "\(report.jobCount) jobs; \(b.decidedCount) decided, \(percent(b.successRate)) succeeded, \(percent(b.chainSuccessRate)) of chains after retries.\n"
         let findings = report.patterns.sorted { ($0.pValue ?? 1) < ($1.pValue ?? 1) }
         if findings.isEmpty { return out + "Nothing stands out: no group differs significantly from the rest.\n" }
-        for f in findings {
-            var sentence = "- \(f.name): \(f.metric) \(Self.value(f))"
-            if let base = f.baselineValue { sentence += " against \(Self.format(base, metric: f.metric)) overall" }
-            if let difference = f.differenceFromAverage { sentence += " (\(difference))" }
-            sentence += "; \(f.hitCount) of \(f.matchCount) jobs"
-            if let p = f.pValue { sentence += p < 0.001 ? ", p < 0.001" : String(format: ", p = %.3f", p) }
-            if !f.significant { sentence += ", not significant" }
-            out += sentence + ".\n"
-        }
+        for f in findings { out += "- " + FindingText.sentence(f) + ".\n" }
         return out
-    }
-
-    static func value(_ f: Finding) -> String { f.value.map { format($0, metric: f.metric) } ?? "-" }
-
-    static func format(_ v: Double, metric: String) -> String {
-        metric.lowercased().contains("rate") || metric.lowercased().contains("share")
-            ? percent(v) : String(format: "%.3g", v)
     }
 }

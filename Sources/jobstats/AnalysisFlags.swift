@@ -1,0 +1,53 @@
+import ArgumentParser
+import JobModel
+
+/// The analysis settings `analyze` and `report` share (the same names as `GET /v1/stats`'s).
+struct AnalysisFlags: ParsableArguments {
+    @Option(name: .customLong("pattern"), help: "Run only this pattern (repeatable); see `jobstats patterns`.")
+    var patterns: [String] = []
+
+    @Option(
+        help: "Time zone of hours and days: an IANA name such as Europe/Paris, or UTC. Default: the local zone."
+    )
+    var tz: String?
+
+    @Option(help: "Smallest group listed (without --all).")
+    var minMatches: Int = 5
+
+    @Flag(help: "List every group, significant or not, whatever its size.")
+    var all = false
+
+    @Option(help: "False discovery rate for `significant`, in (0, 1).")
+    var fdr: Double = 0.05
+
+    @Option(help: "Seconds of stalled time from which a job counts as stalled.")
+    var stalledAfter: Double = 60
+
+    @Option(help: "A burst is a rolling-window peak at least this many times the run's average.")
+    var burstFactor: Double = 4
+
+    /// The options checked by the code `GET /v1/stats` uses, errors named as flags.
+    func options() throws -> (options: AnalysisOptions, patterns: [String]) {
+        do {
+            return try AnalysisOptions.make(
+                timeZone: tz,
+                minMatches: minMatches,
+                falseDiscoveryRate: fdr,
+                stalledAfterSeconds: stalledAfter,
+                burstFactor: burstFactor,
+                showAll: all,
+                patterns: patterns
+            )
+        } catch {
+            let flags = [
+                "pattern": "--pattern", "tz": "--tz", "minMatches": "--min-matches", "fdr": "--fdr",
+                "stalledAfter": "--stalled-after", "burstFactor": "--burst-factor",
+            ]
+            throw ValidationError("\(flags[error.field] ?? error.field) \(error.message).")
+        }
+    }
+
+    func validate() throws {
+        _ = try options()
+    }
+}
