@@ -78,10 +78,15 @@ struct CgroupTests {
                 extra: ["timeoutSeconds": 1.5]
             )
         )
-        try await Task.sleep(for: .milliseconds(700))
         // Every marked process but the shim (it carries the job's environment, and stays
-        // out of the group so that cgroup.kill spares it).
-        let members = ContainmentTests.marked(marker).filter { ContainmentTests.find(marker, running: "jobshim") != $0 }
+        // out of the group so that cgroup.kill spares it); on a loaded machine the job may
+        // take a while to start, so wait for its processes rather than a fixed time.
+        var members: [Int32] = []
+        let deadline = Date().addingTimeInterval(10)
+        while members.count < 3, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            members = ContainmentTests.marked(marker).filter { ContainmentTests.find(marker, running: "jobshim") != $0 }
+        }
         #expect(members.count >= 3)
         let relative = String(subtree.path.dropFirst(Self.writableMount!.count)) + "/job-\(id)"
         for pid in members {
