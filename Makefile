@@ -8,11 +8,16 @@ SWIFT_FILES = $(shell git ls-files '*.swift' | grep -v '\.pb\.swift$$')
 
 .PHONY: deps run test lint format release samples bench
 
-# libzstd-dev (snapshots) and pkg-config (how SwiftPM finds it), from Debian.
+# libzstd-dev (snapshots) and pkg-config (how SwiftPM finds it), from Debian; chromium for
+# the tests that render the live page and the HTML report (JOBRUNNER_SKIP_BROWSER=1 skips
+# them and the install).
 deps:
 	@pkg-config --exists libzstd 2>/dev/null || { \
 		echo "Installing libzstd-dev and pkg-config (apt-get)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libzstd-dev pkg-config; }
+	@[ "$$JOBRUNNER_SKIP_BROWSER" = 1 ] || command -v chromium >/dev/null || { \
+		echo "Installing chromium (apt-get) for the browser tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 # jobrunner on the default config.json under its watchdog: 127.0.0.1:8080, state under ./state.
 run: deps

@@ -79,6 +79,8 @@ public struct TreeMonitor: ~Copyable {
         var stall = StallClock()
         var processCountMax = 0
         public var rssNow: Int64 = 0
+        /// CPU time of the tree so far (user + system of its processes, as sampled).
+        public var cpuSecondsNow: Double { Double(ticks) / Double(TreeMonitor.ticksPerSecond) }
 
         /// The CPU the samples saw over the time they cover (time-weighted: passes that came
         /// late or in a burst on a loaded machine count for the time they cover, not once each).

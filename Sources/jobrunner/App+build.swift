@@ -86,9 +86,13 @@ func buildApplication(
     let started = ContinuousClock.now
     let snapshot = SnapshotService.loadNewest(directory: "\(state)/snapshots", logger: logger)
     let replay = Journal.replay(directory: "\(state)/journal")
+    let events = EventHub()
     let journal = try Journal(
         directory: "\(state)/journal",
-        onSync: { audit.sync() },
+        onSync: {
+            audit.sync()
+            events.publishStaged()  // the changes this sync made durable
+        },
         onHealthChange: { error in
             if let error {
                 audit.record("journalFailed", ["error": error])
@@ -122,14 +126,16 @@ func buildApplication(
         journal: journal,
         reaper: reaper,
         logger: logger,
-        webhooks: configuration.notify.webhooks
+        webhooks: configuration.notify.webhooks,
+        events: events
     )
     let counts = await supervisor.recover(
         snapshot: snapshot,
         journaled: replay.records,
         idempotency: IdempotencyEntry.load(state: state) + replay.idempotency,
         outbox: (OutboxEntry.load(state: state), replay.outbox),
-        schedules: try loadSchedules(state: state)
+        schedules: try loadSchedules(state: state),
+        events: recoveredEvents(state: state, journal: replay)
     )
     audit.record(
         "recovered",
@@ -149,7 +155,13 @@ func buildApplication(
         ]
     )
 
-    let router = try buildRouter(service: supervisor, configuration: configuration, audit: audit, tokens: tokens)
+    let router = try buildRouter(
+        service: supervisor,
+        configuration: configuration,
+        audit: audit,
+        tokens: tokens,
+        events: events
+    )
     routes?(router.routes.map { "\($0.method) \($0.path)" })
 
     let addressFile = "\(state)/jobrunner.addr"
@@ -177,6 +189,7 @@ func buildApplication(
             DescriptorBudgetService(),
             journal,
             SupervisorService(supervisor: supervisor, reaper: reaper, monitor: configuration.monitor, logger: logger),
+            EventService(supervisor: supervisor, hub: events),
             WebhookService(supervisor: supervisor, settings: configuration.notify, audit: audit, logger: logger),
             SnapshotService(
                 supervisor: supervisor,
@@ -233,6 +246,15 @@ private func loadSchedules(state: String) throws -> ScheduleFile.Contents {
     }
 }
 
+/// The events of the last cut (``EventFile``) followed by the journal's newer ones, and
+/// the last sequence number used.
+private func recoveredEvents(state: String, journal: Journal.Replay) -> (lastSeq: Int, events: [ServerEvent]) {
+    let saved = EventFile.load(state: state)
+    let newer = journal.events.filter { ($0.seq ?? 0) > saved.lastSeq }
+    let events = Array((saved.events + newer).suffix(EventHub.defaultReplayCapacity))
+    return (max(saved.lastSeq, journal.lastEventSeq), events)
+}
+
 /// Milliseconds of a duration, to 0.001.
 func milliseconds(_ d: Duration) -> Double {
     ((Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15) * 1000).rounded() / 1000
@@ -260,7 +282,8 @@ func buildRouter(
     service: some JobService,
     configuration: JobRunnerConfiguration,
     audit: AuditLog,
-    tokens: TokenAuthority?
+    tokens: TokenAuthority?,
+    events: EventHub = EventHub()
 ) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(
@@ -278,6 +301,8 @@ func buildRouter(
         stateDirectory: configuration.stateDirectory
     ).addRoutes(to: router)
     SystemController(supervisor: service).addRoutes(to: router)
+    EventsController(hub: events).addRoutes(to: router)
+    LivePageController().addRoutes(to: router)
     QueuesController(supervisor: service, audit: audit).addRoutes(to: router)
     SchedulesController(
         supervisor: service,
@@ -291,7 +316,8 @@ func buildRouter(
 /// Access control, errors and audit, for every call:
 /// - a peer outside `security.allowedClients` gets 403 before its body is read;
 /// - with `security.tokensFile`, every call but the open ones (health, the OpenAPI
-///   document) needs `Authorization: Bearer TOKEN` whose scope covers it (GET: `read`,
+///   document, the live page's HTML, which holds no data) needs `Authorization: Bearer
+///   TOKEN` whose scope covers it (GET: `read`,
 ///   POST: `launch`): 401 without a valid token, 403 when its scope does not cover the call;
 /// - every error becomes `{"error": {"code", "message"}}`;
 /// - every response carries `X-Jobrunner-Version`;
@@ -303,7 +329,7 @@ struct APIMiddleware: RouterMiddleware {
     let tokens: TokenAuthority?
 
     static let versionHeader = HTTPField.Name("X-Jobrunner-Version")!
-    static let openPaths: Set<String> = ["/v1/health", "/healthCheck", "/openapi.yaml"]
+    static let openPaths: Set<String> = ["/v1/health", "/healthCheck", "/openapi.yaml", "/"]
 
     func handle(
         _ request: Request,

@@ -27,6 +27,8 @@ struct APIClient: Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
         var exitCode: Int32
+        /// The HTTP status of a refusal (`nil`: the service was not reached).
+        var status: Int?
     }
 
     /// The methods the client uses.
@@ -121,6 +123,12 @@ struct APIClient: Sendable {
     }
 
     private func failure(_ reply: Reply, method: Method, path: String) -> Failure {
+        var failure = classify(reply, method: method, path: path)
+        failure.status = reply.status
+        return failure
+    }
+
+    private func classify(_ reply: Reply, method: Method, path: String) -> Failure {
         let error = reply.object["error"] as? [String: Any]
         let message = error?["message"] as? String ?? String(decoding: reply.body.prefix(200), as: UTF8.self)
         let scope = method == .GET ? "read" : "launch"

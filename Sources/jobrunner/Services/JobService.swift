@@ -47,6 +47,10 @@ struct SnapshotCut: Sendable {
     /// What the journal segments the snapshot replaces held beside the records.
     var idempotency: [IdempotencyEntry]
     var outbox: OutboxEntry.Saved
+    /// The last event sequence number the segments hold.
+    var lastEventSeq: Int
+    /// The replay buffer of `GET /v1/events` (``EventFile``).
+    var recentEvents: [ServerEvent]
 }
 
 /// One queue in `GET /v1/queues`.

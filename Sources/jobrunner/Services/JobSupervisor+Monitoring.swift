@@ -61,15 +61,28 @@ extension JobSupervisor {
         return targets
     }
 
+    /// The newest figures of each running job that has been sampled, in id order.
+    func liveFigures() -> [LiveFigure] {
+        live.values.filter { running[$0.id] != nil }.sorted { $0.id < $1.id }
+    }
+
     struct Sample: Sendable {
         var id: Int
         var metrics: JobMetrics
         var rssNow: Int64
+        var cpuSecondsNow = 0.0
     }
 
     /// Live metrics from the monitor; the machine stops a job past its memory limit.
     func apply(_ samples: [Sample]) {
+        let now = monotonicSeconds()
         for sample in samples where running[sample.id] != nil {
+            live[sample.id] = LiveFigure(
+                id: sample.id,
+                cpuSeconds: sample.cpuSecondsNow,
+                rssBytes: sample.rssNow,
+                sampledAt: now
+            )
             handle(sample.id, .sampled(sample.metrics, rssNow: sample.rssNow, limit: specs[sample.id]?.maxRssBytes))
         }
     }

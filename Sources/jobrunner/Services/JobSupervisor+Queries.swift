@@ -51,7 +51,9 @@ extension JobSupervisor {
             ended: endedSinceCut,
             version: version,
             idempotency: keys,
-            outbox: OutboxEntry.Saved(nextSeq: nextOutboxSeq, entries: outbox.values.sorted { $0.seq < $1.seq })
+            outbox: OutboxEntry.Saved(nextSeq: nextOutboxSeq, entries: outbox.values.sorted { $0.seq < $1.seq }),
+            lastEventSeq: lastEventSeq,
+            recentEvents: events.recent()
         )
     }
 

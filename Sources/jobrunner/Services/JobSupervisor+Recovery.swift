@@ -15,9 +15,13 @@ extension JobSupervisor {
         journaled: [Job],
         idempotency: [IdempotencyEntry] = [],
         outbox: (saved: OutboxEntry.Saved, journaled: [OutboxEntry.JournalLine]) = (.init(), []),
-        schedules schedulesFile: ScheduleFile.Contents = ScheduleFile.Contents()
+        schedules schedulesFile: ScheduleFile.Contents = ScheduleFile.Contents(),
+        events journaledEvents: (lastSeq: Int, events: [ServerEvent]) = (0, [])
     ) async -> (pending: Int, finished: Int, adopted: Int, lost: Int) {
         schedules = schedulesFile
+        // First: changes settled below are numbered after the journal's.
+        lastEventSeq = max(journaledEvents.lastSeq, journaledEvents.events.last?.seq ?? 0)
+        events.seed(journaledEvents.events, lastSeq: lastEventSeq)
         // First: ends settled below add messages after these (their seqs follow).
         recoverOutbox(saved: outbox.saved, journaled: outbox.journaled)
         let oldest = Date().timeIntervalSince1970 - settings.idempotencyWindowSeconds

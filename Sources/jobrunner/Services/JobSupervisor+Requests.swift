@@ -75,7 +75,14 @@ extension JobSupervisor {
         // meanwhile (the actor runs it during the await) gets this job, not another one.
         if let entry { idempotencyKeys[entry.lookupKey] = entry }
         do {
-            try await journal.append(entry?.journalLine(for: job) ?? Data(JobJSON.encode(job)), durable: true)
+            let record = JobJSON.encode(job)
+            let (line, event) = tagged(
+                entry.map { Array($0.journalLine(for: job)) } ?? record,
+                record: record,
+                job: job,
+                before: nil
+            )
+            try await journal.append(line, durable: true, afterSync: { [events] in events.stage(event) })
         } catch {
             if let entry { idempotencyKeys[entry.lookupKey] = nil }
             // Refused (503): not recorded, so not kept. Refused jobs at the end of the

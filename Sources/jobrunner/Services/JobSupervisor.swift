@@ -69,6 +69,12 @@ actor JobSupervisor: JobService {
     var schedules = ScheduleFile.Contents()
     /// Queues whose `queueDrained` was sent since their last new job (sent once per drain).
     var drainAnnounced: Set<String> = []
+    /// `GET /v1/events`: every journaled change, once synced, in journal order.
+    let events: EventHub
+    /// The last event sequence number given to a journaled change.
+    var lastEventSeq = 0
+    /// The newest monitor figures of each running job (for `metrics` events).
+    var live: [Int: LiveFigure] = [:]
     /// Every new outbox entry, for ``WebhookService`` (recovered ones first).
     let notifications: AsyncStream<OutboxEntry>
     let notificationContinuation: AsyncStream<OutboxEntry>.Continuation
@@ -112,9 +118,11 @@ actor JobSupervisor: JobService {
         journal: Journal,
         reaper: Reaper,
         logger: Logger,
-        webhooks: [WebhookConfiguration] = []
+        webhooks: [WebhookConfiguration] = [],
+        events: EventHub = EventHub()
     ) {
         self.webhooks = webhooks
+        self.events = events
         (notifications, notificationContinuation) = AsyncStream.makeStream(of: OutboxEntry.self)
         self.settings = settings
         self.queues = LaunchQueues(
@@ -155,6 +163,7 @@ actor JobSupervisor: JobService {
     @discardableResult
     func handle(_ id: Int, _ event: JobLifecycle.Event, in state: JobLifecycle.State? = nil) -> JobLifecycle.Refusal? {
         var job = jobs[id - 1]
+        let before = job.status
         let spec = specs[id]
         let context = JobLifecycle.Context(
             now: Date(),
@@ -170,7 +179,7 @@ actor JobSupervisor: JobService {
             if decision.change != .none {
                 jobs[id - 1] = job
                 version += 1
-                if decision.change == .durable { journalRecord(id) }
+                if decision.change == .durable { journalRecord(id, before: before) }
             }
             for action in decision.actions { execute(action, id: id) }
             return nil
@@ -201,7 +210,7 @@ actor JobSupervisor: JobService {
             delayed.append(retryID)
             version += 1
             ServiceMetrics.retriesScheduled.increment()
-            journalRecord(retryID)
+            journalRecord(retryID, before: nil)
             logger.info(
                 "Job retry scheduled",
                 metadata: ["job.id": "\(id)", "retry.id": "\(retryID)", "delay.seconds": "\(delay)"]
@@ -251,27 +260,54 @@ actor JobSupervisor: JobService {
         }
     }
 
-    /// Appends the job's current record to the journal (synced by the next group commit).
-    /// Once a final record is on disk the job's spec file (its `env`) goes: nothing needs it.
-    /// A final record carries the webhook messages its end causes, in the same line.
-    private func journalRecord(_ id: Int) {
+    /// Appends the job's current record to the journal (synced by the next group commit),
+    /// tagged with its event (announced once synced; `before`: its status before the change,
+    /// `nil` for a new job). Once a final record is on disk the job's spec file (its `env`)
+    /// goes: nothing needs it. A final record carries the webhook messages its end causes,
+    /// in the same line.
+    private func journalRecord(_ id: Int, before: JobStatus?) {
         let job = jobs[id - 1]
         guard job.status.isFinal else {
-            journal.enqueue(Data(JobJSON.encode(job)))
+            let (line, event) = tagged(JobJSON.encode(job), job: job, before: before)
+            journal.enqueue(line, afterSync: { [events] in events.stage(event) })
             return
         }
         endedSinceCut.append(id)
         let spec = files.specPath(id)
         var entries: [OutboxEntry] = []
-        var record = JobJSON.encode(job)
+        let record = JobJSON.encode(job)
+        var fullLine = record
         if !webhooks.isEmpty, let event = NotifyEvent.ofEnd(job) {
             let body =
                 Array(#"{"event":""#.utf8) + Array(event.rawValue.utf8) + Array(#"","job":"#.utf8) + record + [125]
             entries = newOutboxEntries(event, body: body)
         }
-        if !entries.isEmpty { record = Array(OutboxEntry.journalLine(record, with: entries)) }
-        journal.enqueue(Data(record), afterSync: { unlink(spec) })
+        if !entries.isEmpty { fullLine = Array(OutboxEntry.journalLine(record, with: entries)) }
+        let (line, event) = tagged(fullLine, record: record, job: job, before: before)
+        journal.enqueue(
+            line,
+            afterSync: { [events] in
+                unlink(spec)
+                events.stage(event)
+            }
+        )
         for entry in entries { notificationContinuation.yield(entry) }
+    }
+
+    /// `line` (a job's journal line: its record, with what else the line carries) with the
+    /// next event sequence number's tag, and the event it announces (data: the record).
+    func tagged(
+        _ line: [UInt8],
+        record: [UInt8]? = nil,
+        job: Job,
+        before: JobStatus?
+    ) -> (line: Data, event: ServerEvent) {
+        lastEventSeq += 1
+        let type = ServerEvent.changeType(of: job, before: before)
+        var out = line
+        out.removeLast()  // "}"
+        out += ServerEvent.journalTag(seq: lastEventSeq, type: type) + [125]
+        return (Data(out), ServerEvent(seq: lastEventSeq, type: type, data: record ?? line))
     }
 
     // MARK: - Launching
@@ -287,6 +323,7 @@ actor JobSupervisor: JobService {
 
     /// Job `id` gives its slot back (if it held one).
     func freeSlot(_ id: Int) {
+        live[id] = nil
         if running.removeValue(forKey: id) != nil { queues.freed(queue: jobs.queue(at: id - 1)) }
     }
 

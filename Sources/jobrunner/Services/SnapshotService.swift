@@ -64,6 +64,7 @@ struct SnapshotService: Service {
             // What outlives the journal segments the snapshot replaces, written before they go.
             try IdempotencyEntry.save(cut.idempotency, state: stateDirectory)
             try OutboxEntry.save(cut.outbox, state: stateDirectory)
+            try EventFile.save(lastSeq: cut.lastEventSeq, events: cut.recentEvents, state: stateDirectory)
             journal.removeSegments(before: segment)
             let snapshots = Self.snapshots(in: directory)
             for old in snapshots.dropLast(settings.keep) {

@@ -81,7 +81,12 @@ struct SupervisorService: Service {
                     monitor.sample()
                     ServiceMetrics.monitorPass.record(duration: ContinuousClock.now - passStarted)
                     let samples = monitor.trees.values.filter { $0.samples > 0 }.map { tree in
-                        JobSupervisor.Sample(id: tree.id, metrics: tree.metrics(settings), rssNow: tree.rssNow)
+                        JobSupervisor.Sample(
+                            id: tree.id,
+                            metrics: tree.metrics(settings),
+                            rssNow: tree.rssNow,
+                            cpuSecondsNow: tree.cpuSecondsNow
+                        )
                     }
                     await supervisor.apply(samples)
                 }

@@ -103,19 +103,22 @@ final class Journal: Service, Sendable {
     }
 
     /// Appends one line (a newline is added). With `durable`, returns once it is synced.
-    func append(_ line: Data, durable: Bool) async throws {
+    /// `afterSync` runs (on the flusher thread, in line order) once the line is synced; never
+    /// for a durable line whose sync failed (the caller gets the error, the line is dropped).
+    func append(_ line: Data, durable: Bool, afterSync: (@Sendable () -> Void)? = nil) async throws {
         if durable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 state.withLock {
                     $0.buffer.append(contentsOf: line)
                     $0.buffer.append(10)
                     $0.lines.append(($0.buffer.count, true))
+                    if let afterSync { $0.afterSync.append(($0.buffer.count, afterSync)) }
                     $0.waiters.append(continuation)
                 }
                 wakeups.signal()
             }
         } else {
-            enqueue(line)
+            enqueue(line, afterSync: afterSync)
         }
     }
 
@@ -290,8 +293,9 @@ final class Journal: Service, Sendable {
     /// Reads every segment in order; a torn last line of a segment is ignored.
     static func replay(
         directory: String
-    ) -> (records: [Job], torn: Int, idempotency: [IdempotencyEntry], outbox: [OutboxEntry.JournalLine]) {
+    ) -> Replay {
         var jobs: [Job] = []
+        var tags: [(record: Int, seq: Int, type: String)] = []
         var torn = 0
         var keys: [IdempotencyEntry] = []
         var outbox: [OutboxEntry.JournalLine] = []
@@ -306,6 +310,7 @@ final class Journal: Service, Sendable {
                 if let notification = OutboxEntry.parse(journalLine: line) {
                     outbox.append(notification)
                 } else if let job = try? decoder.decode(Job.self, from: line) {
+                    if let tag = ServerEvent.parseTag(line) { tags.append((jobs.count, tag.seq, tag.type)) }
                     jobs.append(job)
                     if let entry = IdempotencyEntry.fromJournalLine(line) { keys.append(entry) }
                     let entries = OutboxEntry.fromRecordLine(line)
@@ -317,6 +322,30 @@ final class Journal: Service, Sendable {
                 start = data.index(after: end)
             }
         }
-        return (jobs, torn, keys, outbox)
+        // The newest changes are replayed to `GET /v1/events` clients that resume.
+        let events = tags.suffix(EventHub.defaultReplayCapacity).map {
+            ServerEvent(seq: $0.seq, type: $0.type, data: JobJSON.encode(jobs[$0.record]))
+        }
+        return Replay(
+            records: jobs,
+            torn: torn,
+            idempotency: keys,
+            outbox: outbox,
+            events: events,
+            lastEventSeq: tags.map(\.seq).max() ?? 0
+        )
+    }
+
+    /// What ``replay(directory:)`` read.
+    struct Replay {
+        var records: [Job]
+        /// Lines that were neither a record nor anything else the journal writes (a torn end).
+        var torn: Int
+        var idempotency: [IdempotencyEntry]
+        var outbox: [OutboxEntry.JournalLine]
+        /// The newest job changes (``EventHub/defaultReplayCapacity``), as first announced.
+        var events: [ServerEvent]
+        /// The highest event sequence number in the journal (0: none).
+        var lastEventSeq: Int
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import JobModel
+import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +14,8 @@ struct List: AsyncParsableCommand {
         abstract: "List jobs as a table sized to the terminal (or JSON).",
         discussion: """
             Newest last. Filters combine: --status failed --status crashed --name 'etl-*' --since 2026-12-01T00:00:00Z.
-            --watch redraws every second until interrupted.
+            --watch redraws the table whenever the service announces a change (GET /v1/events)
+            and every 5 seconds, until interrupted.
 
             Examples:
               jobrunner ls --status running
@@ -31,7 +34,7 @@ struct List: AsyncParsableCommand {
     var since: String?
     @Option(help: "At most this many jobs (the newest), 1-1000.")
     var limit = 50
-    @Flag(help: "Redraw every second.")
+    @Flag(help: "Redraw on every change (and every 5 s) until interrupted.")
     var watch = false
     @Flag(help: "Print the jobs as a JSON array.")
     var json = false
@@ -78,19 +81,61 @@ struct List: AsyncParsableCommand {
         try await runClient {
             let client = try service.client()
             let tty = isatty(1) == 1
-            repeat {
+            guard watch else {
                 let jobs = try await fetch(client)
                 if json {
                     let encoder = JobJSONLines.makeEncoder()
                     encoder.outputFormatting.insert(.prettyPrinted)
                     writeOut(try encoder.encode(jobs) + Data("\n".utf8))
-                    return
+                } else {
+                    writeOut(Array(JobTableView.render(jobs, width: Self.terminalWidth(), colour: tty).utf8))
                 }
-                let table = JobTableView.render(jobs, width: Self.terminalWidth(), colour: tty)
-                if watch && tty { writeOut(Array("\u{1B}[H\u{1B}[2J".utf8)) }
-                writeOut(Array(table.utf8))
-                if watch { try await Task.sleep(for: .seconds(1)) }
-            } while watch
+                return
+            }
+            try await watchTable(client, tty: tty)
+        }
+    }
+
+    /// Redraws when `GET /v1/events` announces something (at most four times a second), and
+    /// every 5 s for the durations; polls every second where the service has no events.
+    func watchTable(_ client: APIClient, tty: Bool) async throws {
+        let changed = ChangeFlag()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    do {
+                        try await client.stream("/v1/events") { chunk in
+                            if chunk.readableBytesView.firstRange(of: Array("event: ".utf8)) != nil { changed.set() }
+                        }
+                    } catch let failure as APIClient.Failure where failure.status == 404 {
+                        // An older service: poll.
+                        while !Task.isCancelled {
+                            changed.set()
+                            try await Task.sleep(for: .seconds(1))
+                        }
+                    } catch let failure as APIClient.Failure where failure.exitCode != 69 {
+                        throw failure
+                    } catch {
+                        changed.set()  // shown as it was; tried again
+                    }
+                    try await Task.sleep(for: .seconds(2))
+                }
+            }
+            group.addTask {
+                var drawn = ContinuousClock.now - .seconds(60)
+                while !Task.isCancelled {
+                    if changed.take() || ContinuousClock.now - drawn >= .seconds(5) {
+                        let jobs = try await fetch(client)
+                        let table = JobTableView.render(jobs, width: Self.terminalWidth(), colour: tty)
+                        if tty { writeOut(Array("\u{1B}[H\u{1B}[2J".utf8)) }
+                        writeOut(Array(table.utf8))
+                        drawn = .now
+                    }
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            try await group.next()
+            group.cancelAll()
         }
     }
 
@@ -101,6 +146,18 @@ struct List: AsyncParsableCommand {
             return columns
         }
         return 100
+    }
+}
+
+/// Set by the event stream, taken by the redraw loop.
+final class ChangeFlag: Sendable {
+    private let flag = Mutex(true)
+    func set() { flag.withLock { $0 = true } }
+    func take() -> Bool {
+        flag.withLock { value in
+            defer { value = false }
+            return value
+        }
     }
 }
 
