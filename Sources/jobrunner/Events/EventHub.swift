@@ -119,6 +119,9 @@ final class EventHub: Sendable {
 
     var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
+    /// After ``close()``: no new subscriber is taken.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
     /// Sends `event` to every subscriber; a job change is also kept for replay.
     func publish(_ event: ServerEvent) { publish(contentsOf: [event]) }
 

@@ -22,10 +22,9 @@ struct EventsController: Sendable {
             }
             lastEventID = n
         }
-        guard let subscriber = hub.subscribe(lastEventID: lastEventID) else {
-            throw APIError.unavailable("the service is shutting down")
-        }
+        guard !hub.isClosed else { throw APIError.unavailable("the service is shutting down") }
         let hub = self.hub
+        let resumeAfter = lastEventID
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
@@ -34,6 +33,11 @@ struct EventsController: Sendable {
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
+                // Subscribed when the body starts (a connection gone before that leaves nothing behind).
+                guard let subscriber = hub.subscribe(lastEventID: resumeAfter) else {
+                    try await writer.finish(nil)
+                    return
+                }
                 defer { hub.unsubscribe(subscriber) }
                 try await withGracefulShutdownHandler {
                     // Reconnect after 2 s; the comment gets the headers out at once.

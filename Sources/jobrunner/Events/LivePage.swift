@@ -352,15 +352,16 @@ enum LivePage {
               if (state.lastEventId != null) headers["Last-Event-ID"] = String(state.lastEventId);
               const response = await api("/v1/events", { headers });
               setConn("live", "live");
-              // Subscribed first, then loaded: no change falls between the two.
-              if (state.lastEventId == null) { await reload(); $("main").hidden = false; loadFindings(); }
               const reader = response.body.getReader();
               const decoder = new TextDecoder();
-              let buffer = "";
+              let buffer = "", loaded = state.lastEventId != null;
               for (;;) {
                 const { value, done } = await reader.read();
                 if (done) break;
                 buffer += decoder.decode(value, { stream: true });
+                // The stream's first bytes come once the service has subscribed us: load
+                // then, so that no change falls between the lists and the events.
+                if (!loaded) { loaded = true; await reload(); $("main").hidden = false; loadFindings(); }
                 let cut;
                 while ((cut = buffer.indexOf("\n\n")) >= 0) {
                   const block = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
