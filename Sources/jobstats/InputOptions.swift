@@ -61,15 +61,19 @@ struct InputOptions: ParsableArguments {
         }
         let lower = since.flatMap { Timestamp.parseMicros($0) }
         let upper = until.flatMap { Timestamp.parseMicros($0) }
-        if lower != nil || upper != nil {
-            merged = merged.filter { row in
-                let t = merged.startedAt[row]
-                guard t != JobTable.nullInt else { return false }
-                if let lower, t < lower { return false }
-                if let upper, t >= upper { return false }
-                return true
-            }
+        return (Self.window(merged, from: lower, before: upper), infos)
+    }
+
+    /// The jobs started in [`lower`, `upper`) (microseconds; `nil`: open); with a bound,
+    /// jobs that never started are left out.
+    static func window(_ table: JobTable, from lower: Int64?, before upper: Int64?) -> JobTable {
+        guard lower != nil || upper != nil else { return table }
+        return table.filter { row in
+            let t = table.startedAt[row]
+            guard t != JobTable.nullInt else { return false }
+            if let lower, t < lower { return false }
+            if let upper, t >= upper { return false }
+            return true
         }
-        return (merged, infos)
     }
 }

@@ -14,6 +14,8 @@ struct JobStats: AsyncParsableCommand {
             66 input file missing.
             """,
         version: ProductVersion.current,
-        subcommands: [Analyze.self, Report.self, Jobs.self, Patterns.self, Info.self, Convert.self, Synth.self]
+        subcommands: [
+            Analyze.self, Report.self, Compare.self, Jobs.self, Patterns.self, Info.self, Convert.self, Synth.self,
+        ]
     )
 }
