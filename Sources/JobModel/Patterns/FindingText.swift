@@ -63,20 +63,21 @@ public enum FindingText {
     }
 
     /// The findings worth a person's first minutes: significant ones that a test backs,
-    /// strongest evidence first, without a name prefix that selects the very jobs of one
-    /// of its names (`feed` when `feed-gameday` is the only `feed` name that fails: the
-    /// name says it more precisely).
+    /// strongest evidence first, each group of jobs once — of two findings that count the
+    /// very same jobs (the same metric and counts) and whose groups name one another (a
+    /// prefix `feed` and its only failing name `feed-gameday`; a name and its `broken`
+    /// verdict), the one with the longer group says it more precisely and stays (of equal
+    /// groups, the first pattern's).
     public static func top(_ findings: [Finding], limit: Int) -> [Finding] {
         let tested = findings.filter { $0.significant && $0.pValue != nil }
-        let names = tested.filter { $0.pattern == "name" }
-        func repeatsAName(_ f: Finding) -> Bool {
-            f.pattern == "name-prefix"
-                && names.contains {
-                    $0.group.hasPrefix(f.group) && $0.matchCount == f.matchCount && $0.hitCount == f.hitCount
-                        && $0.metric == f.metric
-                }
+        func repeated(_ f: Finding) -> Bool {
+            tested.contains {
+                ($0.group.count > f.group.count && $0.group.contains(f.group)
+                    || $0.group == f.group && $0.pattern < f.pattern)
+                    && $0.metric == f.metric && $0.matchCount == f.matchCount && $0.hitCount == f.hitCount
+            }
         }
-        let ranked = tested.filter { !repeatsAName($0) }.sorted {
+        let ranked = tested.filter { !repeated($0) }.sorted {
             ($0.pValue ?? 1, $0.pattern, $0.group) < ($1.pValue ?? 1, $1.pattern, $1.group)
         }
         return Array(ranked.prefix(limit))

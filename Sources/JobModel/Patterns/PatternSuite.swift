@@ -15,6 +15,7 @@ public enum PatternSuite {
             IOBurstPattern(options: options),
             NetBurstPattern(options: options),
             StalledPattern(options: options),
+            FlakyPattern(options: options),
         ]
     }
 

@@ -250,8 +250,8 @@ enum LivePage {
         }
 
         // The same sentences and choice as `jobstats report` (JobModel's FindingText):
-        // significant findings a test backs, strongest evidence first, without a name
-        // prefix that repeats one of its names.
+        // significant findings a test backs, strongest evidence first, each group of jobs
+        // once (of two that count the same jobs, the more precise, longer group stays).
         function pct(v) { if (v == null) return "–"; const p = v * 100; return (p > 0 && p < 1 ? p.toFixed(1) : p.toFixed(0)) + " %"; }
         function measure(f) {
           const against = f.baselineValue != null ? `, against ${pct(f.baselineValue)} overall` : "";
@@ -270,10 +270,10 @@ enum LivePage {
           const b = report.baseline || {};
           const head = `<p><b>${report.jobCount}</b> jobs; ${b.decidedCount ?? 0} with an outcome, <b>${pct(b.successRate)}</b> of attempts succeeded, ${pct(b.chainSuccessRate)} in the end (after retries).</p>`;
           const tested = (report.patterns || []).filter((f) => f.significant && f.pValue != null);
-          const names = tested.filter((f) => f.pattern === "name");
-          const repeatsAName = (f) => f.pattern === "name-prefix" && names.some((n) => n.group.startsWith(f.group) &&
-            n.matchCount === f.matchCount && n.hitCount === f.hitCount && n.metric === f.metric);
-          const findings = tested.filter((f) => !repeatsAName(f))
+          const repeated = (f) => tested.some((g) =>
+            (g.group.length > f.group.length && g.group.includes(f.group) || g.group === f.group && g.pattern < f.pattern) &&
+            g.metric === f.metric && g.matchCount === f.matchCount && g.hitCount === f.hitCount);
+          const findings = tested.filter((f) => !repeated(f))
             .sort((x, y) => x.pValue - y.pValue || x.pattern.localeCompare(y.pattern) || x.group.localeCompare(y.group))
             .slice(0, 8);
           if (!findings.length) { $("findings").innerHTML = head + '<p class="empty">Nothing stands out: no group differs significantly from the rest.</p>'; return; }

@@ -1,0 +1,139 @@
+import Foundation
+
+/// Flaky jobs against broken ones: per name, the share of jobs (retry chains) whose
+/// attempts both failed and passed — the first failed, a retry succeeded — against the
+/// rest; a runs test of the name's pass/fail order (random alternation is flakiness,
+/// streaks are a period of breakage); the seconds spent on failed attempts. A name that
+/// never passed is not flaky: it is broken, and reported as such.
+public struct FlakyPattern: Pattern {
+    public let id = "flaky"
+    public let summary =
+        "Per name: share of jobs whose attempts both failed and passed (flaky); names that never pass (broken)"
+    let options: AnalysisOptions
+
+    public init(options: AnalysisOptions) { self.options = options }
+
+    /// One name's chains and attempts.
+    struct NameTally {
+        var chains = GroupTally()
+        var attempts = GroupTally()
+        var failedSeconds = 0.0
+        /// Pass/fail runs of its decided attempts, in id (creation) order.
+        var runs = 0
+        var last: Bool?
+
+        mutating func attempt(passed: Bool) {
+            if last != passed { runs += 1 }
+            last = passed
+        }
+    }
+
+    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+        var rowOfID: [Int64: Int] = [:]
+        for row in 0..<jobs.count where jobs.parentId[row] != JobTable.nullInt { rowOfID[jobs.id[row]] = row }
+        var names: [UInt32: NameTally] = [:]
+        for row in 0..<jobs.count {
+            let status = jobs.statusOf(row)
+            let name = jobs.name[row]
+            if status.isDecided {
+                names[name, default: NameTally()].attempts.add(status: jobs.status[row])
+                names[name]!.attempt(passed: status == .succeeded)
+                if status.isFailure, jobs.durationSeconds[row].isFinite {
+                    names[name]!.failedSeconds += jobs.durationSeconds[row]
+                }
+            }
+            // A chain, from its first attempt to its end.
+            guard jobs.parentId[row] == JobTable.nullInt else { continue }
+            var end = row
+            var length = 1
+            while jobs.retriedBy[end] != JobTable.nullInt, let next = rowOfID[jobs.retriedBy[end]], length < 1000 {
+                end = next
+                length += 1
+            }
+            guard jobs.statusOf(end).isDecided else { continue }
+            // A retry follows a failure: a chain of two or more that ends passing both failed and passed.
+            names[name, default: NameTally()].chains.add(
+                status: jobs.status[end],
+                hit: length > 1 && jobs.statusOf(end) == .succeeded
+            )
+        }
+        let sorted = names.sorted { jobs.strings[$0.key] < jobs.strings[$1.key] }
+        var findings: [Finding] = []
+
+        // Flaky: names whose chains fail-then-pass more often than the rest's; never-passing names are left out.
+        let flaky = sorted.filter { $0.value.attempts.succeeded > 0 }
+        let total = flaky.reduce(GroupTally()) { $0 + $1.value.chains }
+        let groups = flaky.map { key, t in
+            let name = jobs.strings[key]
+            return NamedGroup(group: name, name: "Job '\(name)' is flaky: \(Self.detail(t))", tally: t.chains)
+        }
+        findings += Findings.share(pattern: id, metric: "flakyShare", groups: groups, total: total, options: options)
+            .sorted { ($0.value ?? 0, $1.group) > ($1.value ?? 0, $0.group) }
+
+        // Broken: names that never passed, against the success of the rest.
+        let broken = sorted.filter { $0.value.attempts.succeeded == 0 && $0.value.attempts.decided > 0 }
+        let pValues: [Double?] = broken.map { _, t in
+            Statistics.proportionPValue(
+                0,
+                t.attempts.decided,
+                baseline.succeededCount,
+                baseline.decidedCount - t.attempts.decided
+            )
+        }
+        let significant = Statistics.benjaminiHochberg(pValues, q: options.falseDiscoveryRate)
+        for (i, (key, t)) in broken.enumerated() {
+            let name = jobs.strings[key]
+            findings.append(
+                Finding(
+                    pattern: id,
+                    group: "broken \(name)",
+                    name:
+                        "Job '\(name)' never passed: broken, not flaky (\(Self.duration(t.failedSeconds)) on failed attempts)",
+                    value: 0,
+                    baselineValue: baseline.decidedCount > 0 ? baseline.successRate : nil,
+                    matchCount: t.attempts.matched,
+                    decidedCount: t.attempts.decided,
+                    hitCount: 0,
+                    successRate: 0,
+                    relativeDifference: baseline.successRate > 0 ? -1 : nil,
+                    pValue: pValues[i],
+                    significant: significant[i]
+                )
+            )
+        }
+        return findings
+    }
+
+    /// `"1.2 h on failed attempts; passes and failures alternate at random (runs z = 0.4)"`.
+    static func detail(_ t: NameTally) -> String {
+        var text = "\(duration(t.failedSeconds)) on failed attempts"
+        if let z = runsZ(passes: t.attempts.succeeded, failures: t.attempts.failures, runs: t.runs) {
+            let order =
+                z < -1.96
+                ? "failures come in streaks" : z > 1.96 ? "passes and failures alternate" : "failures fall at random"
+            text += String(format: "; %@ (runs z = %.1f)", order, z)
+        }
+        return text
+    }
+
+    /// Wald–Wolfowitz runs test: z of `runs` against its expectation for a random order of
+    /// `passes` and `failures`; `nil` when either is 0 or too few for the normal approximation.
+    static func runsZ(passes n1: Int, failures n2: Int, runs: Int) -> Double? {
+        guard n1 >= 2, n2 >= 2 else { return nil }
+        let a = Double(n1)
+        let b = Double(n2)
+        let n = a + b
+        let mean = 2 * a * b / n + 1
+        let variance = 2 * a * b * (2 * a * b - n) / (n * n * (n - 1))
+        guard variance > 0 else { return nil }
+        return (Double(runs) - mean) / variance.squareRoot()
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        switch seconds {
+        case ..<120: return String(format: "%.0f s", seconds)
+        case ..<7_200: return String(format: "%.0f min", seconds / 60)
+        default: return String(format: "%.1f h", seconds / 3_600)
+        }
+    }
+}
