@@ -31,15 +31,18 @@ public struct FlakyPattern: Pattern {
     public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
         var rowOfID: [Int64: Int] = [:]
         for row in 0..<jobs.count where jobs.parentId[row] != JobTable.nullInt { rowOfID[jobs.id[row]] = row }
-        var names: [UInt32: NameTally] = [:]
+        // Indexed by the name's string-pool index: no hashing per row.
+        var tallies = [NameTally](repeating: NameTally(), count: jobs.strings.count)
+        var seen = [Bool](repeating: false, count: jobs.strings.count)
         for row in 0..<jobs.count {
             let status = jobs.statusOf(row)
-            let name = jobs.name[row]
+            let name = Int(jobs.name[row])
+            seen[name] = true
             if status.isDecided {
-                names[name, default: NameTally()].attempts.add(status: jobs.status[row])
-                names[name]!.attempt(passed: status == .succeeded)
+                tallies[name].attempts.add(status: jobs.status[row])
+                tallies[name].attempt(passed: status == .succeeded)
                 if status.isFailure, jobs.durationSeconds[row].isFinite {
-                    names[name]!.failedSeconds += jobs.durationSeconds[row]
+                    tallies[name].failedSeconds += jobs.durationSeconds[row]
                 }
             }
             // A chain, from its first attempt to its end.
@@ -52,12 +55,10 @@ public struct FlakyPattern: Pattern {
             }
             guard jobs.statusOf(end).isDecided else { continue }
             // A retry follows a failure: a chain of two or more that ends passing both failed and passed.
-            names[name, default: NameTally()].chains.add(
-                status: jobs.status[end],
-                hit: length > 1 && jobs.statusOf(end) == .succeeded
-            )
+            tallies[name].chains.add(status: jobs.status[end], hit: length > 1 && jobs.statusOf(end) == .succeeded)
         }
-        let sorted = names.sorted { jobs.strings[$0.key] < jobs.strings[$1.key] }
+        let sorted = (0..<tallies.count).filter { seen[$0] }.map { (key: UInt32($0), value: tallies[$0]) }
+            .sorted { jobs.strings[$0.key] < jobs.strings[$1.key] }
         var findings: [Finding] = []
 
         // Flaky: names whose chains fail-then-pass more often than the rest's; never-passing names are left out.
