@@ -16,6 +16,7 @@ public enum PatternSuite {
             NetBurstPattern(options: options),
             StalledPattern(options: options),
             FlakyPattern(options: options),
+            ChangePointPattern(options: options),
         ]
     }
 
