@@ -41,6 +41,8 @@ public enum FindingText {
             return "\(percent(f.value)) succeed\(against)\(difference)"
         case "rescueRate":
             return "\(percent(f.value)) of failed first attempts end in success\(against)\(difference)"
+        case "flakyShare":
+            return "\(percent(f.value)) of its jobs failed, then passed on a retry\(against)\(difference)"
         case "failures":
             let hours = f.mostFailures?.joined(separator: ", ") ?? "–"
             return "\(hours), \(grouped(Int(f.value ?? 0))) failures"

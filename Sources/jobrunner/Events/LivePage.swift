@@ -258,6 +258,7 @@ enum LivePage {
           const diff = f.differenceFromAverage ? ` (${f.differenceFromAverage})` : "";
           if (f.metric === "successRate") return `${pct(f.value)} succeed${against}${diff}`;
           if (f.metric === "rescueRate") return `${pct(f.value)} of failed first attempts end in success${against}${diff}`;
+          if (f.metric === "flakyShare") return `${pct(f.value)} of its jobs failed, then passed on a retry${against}${diff}`;
           if (f.metric === "failures") return `${(f.mostFailures || []).join(", ")}, ${f.value} failures`;
           return `${pct(f.value)} of its runs${against}${diff}`;
         }
