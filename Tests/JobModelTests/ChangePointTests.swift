@@ -50,6 +50,7 @@ struct ChangePointTests {
         let firstFailure = etl[250...].first { $0.status == .failed }!.id
         #expect(step.name.hasSuffix("first failure after the step: job \(firstFailure)"))
         #expect((147...150).contains(step.matchCount))
+        #expect(FindingText.measure(step).hasPrefix("60 % succeed since, against 97 % before"))
         #expect(findings.first { $0.group == "steady" }?.significant == false)
     }
 

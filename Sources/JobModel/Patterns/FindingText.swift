@@ -36,6 +36,10 @@ public enum FindingText {
     public static func measure(_ f: Finding) -> String {
         let against = f.baselineValue.map { ", against \(percent($0)) overall" } ?? ""
         let difference = f.differenceFromAverage.map { " (\($0))" } ?? ""
+        if f.pattern == "change-point" {
+            // Its baseline is the rate before the step, not the whole history's.
+            return "\(percent(f.value)) succeed since, against \(percent(f.baselineValue)) before\(difference)"
+        }
         switch f.metric {
         case "successRate":
             return "\(percent(f.value)) succeed\(against)\(difference)"

@@ -256,6 +256,7 @@ enum LivePage {
         function measure(f) {
           const against = f.baselineValue != null ? `, against ${pct(f.baselineValue)} overall` : "";
           const diff = f.differenceFromAverage ? ` (${f.differenceFromAverage})` : "";
+          if (f.pattern === "change-point") return `${pct(f.value)} succeed since, against ${pct(f.baselineValue)} before${diff}`;
           if (f.metric === "successRate") return `${pct(f.value)} succeed${against}${diff}`;
           if (f.metric === "rescueRate") return `${pct(f.value)} of failed first attempts end in success${against}${diff}`;
           if (f.metric === "flakyShare") return `${pct(f.value)} of its jobs failed, then passed on a retry${against}${diff}`;
