@@ -12,35 +12,7 @@ RUNS. Release build; the service runs on 127.0.0.1 with a temporary state direct
 import argparse, json, os, resource, selectors, shutil, socket, statistics, subprocess, sys, tempfile, time
 import http.client
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def start(binary, state):
-    proc = subprocess.Popen(
-        [binary, "serve", "--config", os.path.join(ROOT, "config.json"), "--set", f"stateDirectory={state}",
-         "--set", "listen.port=0", "--set", "log.level=error", "--set", "jobs.defaultRetries=0",
-         "--set", f"runDirectory={state}/run"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    addr = os.path.join(state, "jobrunner.addr")
-    for _ in range(400):
-        if os.path.exists(addr):
-            host, port = open(addr).read().strip().rsplit(":", 1)
-            return proc, host, int(port)
-        time.sleep(0.025)
-    proc.kill()
-    sys.exit("jobrunner did not start")
-
-
-def rss_mib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from benchlib import ROOT, cpu_seconds, rss_mib, start
 
 
 def submit(host, port, n):

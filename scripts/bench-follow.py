@@ -10,28 +10,7 @@ byte. Medians of RUNS. Release build; the service runs on 127.0.0.1 with a tempo
 """
 import argparse, http.client, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def start(binary, state):
-    proc = subprocess.Popen(
-        [binary, "serve", "--config", os.path.join(ROOT, "config.json"), "--set", f"stateDirectory={state}",
-         "--set", "listen.port=0", "--set", "log.level=error", "--set", "jobs.defaultRetries=0",
-         "--set", "jobs.maxLogBytes=null", "--set", f"runDirectory={state}/run"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    addr = os.path.join(state, "jobrunner.addr")
-    for _ in range(400):
-        if os.path.exists(addr):
-            host, port = open(addr).read().strip().rsplit(":", 1)
-            return proc, host, int(port)
-        time.sleep(0.025)
-    proc.kill()
-    sys.exit("jobrunner did not start")
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from benchlib import ROOT, cpu_seconds, start
 
 
 def request(host, port, method, path, body=None):
@@ -45,7 +24,7 @@ def request(host, port, method, path, body=None):
 
 def one_run(binary, followers, mbps, seconds):
     state = tempfile.mkdtemp(prefix="jobrunner-follow-")
-    proc, host, port = start(binary, state)
+    proc, host, port = start(binary, state, "jobs.maxLogBytes=null")
     try:
         chunk = mbps * 1_000_000 // 100
         script = (f"import sys, time\nb = b'x' * {chunk - 1} + b'\\n'\nt = time.time()\n"

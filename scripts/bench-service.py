@@ -16,34 +16,16 @@ Stdlib only; the service runs on 127.0.0.1 with a temporary state directory.
 """
 import argparse, http.client, json, os, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, cpu_seconds, start as start_server
 
 
 def start(binary, state):
-    os.makedirs(state, exist_ok=True)
-    proc = subprocess.Popen(
-        [binary, "serve", "--config", os.path.join(ROOT, "config.json"), "--set", f"stateDirectory={state}",
-         "--set", "listen.port=0", "--set", "log.level=error", "--set", "jobs.defaultRetries=0",
-         "--set", f"runDirectory={run_directory(state)}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    addr = os.path.join(state, "jobrunner.addr")
-    for _ in range(400):
-        if os.path.exists(addr):
-            host, port = open(addr).read().strip().rsplit(":", 1)
-            return proc, host, int(port)
-        time.sleep(0.025)
-    proc.kill()
-    sys.exit("jobrunner did not start")
+    return start_server(binary, state, run_directory=run_directory(state))
 
 
 def run_directory(state):
     """The run files on tmpfs (as by default), in a directory the script removes."""
     return "/dev/shm/jobrunner-bench-" + os.path.basename(state)
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def launch_many(host, port, count, clients, spec):
