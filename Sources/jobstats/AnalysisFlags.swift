@@ -50,4 +50,14 @@ struct AnalysisFlags: ParsableArguments {
     func validate() throws {
         _ = try options()
     }
+
+    /// Loads `input` and runs the suite with these settings: how `analyze` and `report` start.
+    func analyze(_ input: InputOptions) throws -> (table: JobTable, options: AnalysisOptions, report: AnalysisReport) {
+        let (table, _) = try Diagnostics.timed("load") { try input.load() }
+        let (options, patterns) = try options()
+        let report = Diagnostics.timed("analyze") {
+            Analysis.run(table, options: options, patterns: patterns, now: Diagnostics.now())
+        }
+        return (table, options, report)
+    }
 }

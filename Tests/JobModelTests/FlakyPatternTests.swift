@@ -7,17 +7,8 @@ import Testing
 struct FlakyPatternTests {
     static let options = AnalysisOptions(timeZone: TimeZone(identifier: "UTC")!)
 
-    /// SplitMix64, so that every history is the same on every run.
-    struct Random {
-        var state: UInt64
-        mutating func unit() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) * 0x1.0p-53
-        }
-    }
+    /// The synthesizer's SplitMix64: every history is the same on every run.
+    typealias Random = HistorySynthesizer.Random
 
     /// `chains` chains per name: the first attempt fails with `firstFailure[name]` (default
     /// `fail`), a retry then passes with `rescue`; one retry at most.

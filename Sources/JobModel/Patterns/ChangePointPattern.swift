@@ -99,7 +99,7 @@ public struct ChangePointPattern: Pattern {
             let failedAfter = after.filter { jobs.status[$0] != succeeded }.count
             let rateBefore = Double(failedBefore) / Double(before.count)
             let rateAfter = Double(failedAfter) / Double(after.count)
-            let since = Self.localTime(jobs.startedAt[after.first!], clock: &clock)
+            let since = clock.minuteText(micros: jobs.startedAt[after.first!])
             let firstFailing = after.first { jobs.status[$0] != succeeded }.map { Int(jobs.id[$0]) }
             var name =
                 "Since \(since) \(s.label) fails \(FindingText.percent(rateAfter)) (before: \(FindingText.percent(rateBefore)))"
@@ -126,14 +126,5 @@ public struct ChangePointPattern: Pattern {
             )
         }
         return findings
-    }
-
-    /// `2026-11-20 14:05` in the analysis zone.
-    static func localTime(_ micros: Int64, clock: inout LocalClock) -> String {
-        let local = clock.localSeconds(micros: micros)
-        let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
-        let (y, m, d) = Timestamp.civil(fromDays: day)
-        let rest = local - day * 86_400
-        return String(format: "%04d-%02d-%02d %02d:%02d", y, m, d, rest / 3600, rest % 3600 / 60)
     }
 }

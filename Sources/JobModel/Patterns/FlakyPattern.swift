@@ -29,8 +29,7 @@ public struct FlakyPattern: Pattern {
     }
 
     public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
-        var rowOfID: [Int64: Int] = [:]
-        for row in 0..<jobs.count where jobs.parentId[row] != JobTable.nullInt { rowOfID[jobs.id[row]] = row }
+        let retryRows = jobs.retryRowsByID()
         // Indexed by the name's string-pool index: no hashing per row.
         var tallies = [NameTally](repeating: NameTally(), count: jobs.strings.count)
         var seen = [Bool](repeating: false, count: jobs.strings.count)
@@ -47,12 +46,7 @@ public struct FlakyPattern: Pattern {
             }
             // A chain, from its first attempt to its end.
             guard jobs.parentId[row] == JobTable.nullInt else { continue }
-            var end = row
-            var length = 1
-            while jobs.retriedBy[end] != JobTable.nullInt, let next = rowOfID[jobs.retriedBy[end]], length < 1000 {
-                end = next
-                length += 1
-            }
+            let (end, length) = jobs.chainEnd(from: row, retryRows: retryRows)
             guard jobs.statusOf(end).isDecided else { continue }
             // A retry follows a failure: a chain of two or more that ends passing both failed and passed.
             tallies[name].chains.add(status: jobs.status[end], hit: length > 1 && jobs.statusOf(end) == .succeeded)

@@ -10,12 +10,11 @@ public struct RetriesPattern: Pattern {
     public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
         // Per attempt.
         var attempts = [GroupTally](repeating: GroupTally(), count: 3)
-        var retryRows: [Int64: Int] = [:]
         for row in 0..<jobs.count {
             let a = Int(min(max(jobs.attempt[row], 1), 3)) - 1
             attempts[a].add(status: jobs.status[row])
-            if jobs.parentId[row] != JobTable.nullInt { retryRows[jobs.id[row]] = row }
         }
+        let retryRows = jobs.retryRowsByID()
         let labels = [("1", "First attempt"), ("2", "Second attempt"), ("3+", "Third attempt or later")]
         let groups = (0..<3).filter { attempts[$0].matched > 0 }.map {
             NamedGroup(group: "attempt \(labels[$0].0)", name: labels[$0].1, tally: attempts[$0])
@@ -27,12 +26,7 @@ public struct RetriesPattern: Pattern {
         for row in 0..<jobs.count
         where jobs.parentId[row] == JobTable.nullInt && jobs.retriedBy[row] != JobTable.nullInt {
             guard jobs.statusOf(row).isFailure else { continue }
-            var last = row
-            var steps = 0
-            while jobs.retriedBy[last] != JobTable.nullInt, let next = retryRows[jobs.retriedBy[last]], steps < 1000 {
-                last = next
-                steps += 1
-            }
+            let last = jobs.chainEnd(from: row, retryRows: retryRows).row
             guard jobs.statusOf(last).isDecided else { continue }
             rescue[jobs.name[row], default: GroupTally()].add(
                 status: jobs.status[row],

@@ -126,10 +126,10 @@ public struct ReportFigures: Sendable {
                 f.firstStartMicros = min(f.firstStartMicros ?? t, t)
                 f.lastStartMicros = max(f.lastStartMicros ?? t, t)
                 let local = clock.localSeconds(micros: t)
-                let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+                let day = LocalClock.day(ofLocalSeconds: local)
                 if decided {
                     let hour = Int((local - day * 86_400) / 3600)
-                    let weekday = Int(((day + 3) % 7 + 7) % 7)
+                    let weekday = LocalClock.weekday(day: day)
                     f.heat[weekday][hour].decided += 1
                     if !ok { f.heat[weekday][hour].failures += 1 }
                 }
@@ -239,8 +239,7 @@ public struct ReportFigures: Sendable {
             for row in 0..<jobs.count where wanted.contains(jobs.name[row]) && jobs.sampleCount[row] > 0 {
                 let t = jobs.startedAt[row]
                 guard t != JobTable.nullInt else { continue }
-                let local = clock.localSeconds(micros: t)
-                let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+                let day = clock.day(micros: t)
                 let name = Int(jobs.name[row])
                 var p = points[name]?[day] ?? LeakTrend.Point(day: day, runs: 0, meanPeakBytes: 0, suspects: 0)
                 p.runs += 1

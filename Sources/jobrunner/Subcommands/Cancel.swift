@@ -2,6 +2,16 @@ import ArgumentParser
 import Foundation
 import JobModel
 
+/// The job ids `cancel` and `wait` take (one at least).
+struct JobIDs: ParsableArguments {
+    @Argument(help: "Job ids.")
+    var ids: [Int] = []
+
+    func validate() throws {
+        if ids.isEmpty { throw ValidationError("Give at least one job id.") }
+    }
+}
+
 struct Cancel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cancel jobs: a pending one ends at once, a running one is stopped.",
@@ -10,18 +20,13 @@ struct Cancel: AsyncParsableCommand {
     )
 
     @OptionGroup var service: ClientOptions
-    @Argument(help: "Job ids.")
-    var ids: [Int]
-
-    func validate() throws {
-        if ids.isEmpty { throw ValidationError("Give at least one job id.") }
-    }
+    @OptionGroup var jobs: JobIDs
 
     func run() async throws {
         try await runClient {
             let client = try service.client()
             var firstFailure: APIClient.Failure?
-            for id in ids {
+            for id in jobs.ids {
                 do {
                     let job = try APIClient.decode(Job.self, try await client.send(.POST, "/v1/jobs/\(id)/cancel").body)
                     print("\(id) \(job.status == .running ? "stopping" : job.status.rawValue)")
@@ -48,18 +53,13 @@ struct Wait: AsyncParsableCommand {
     )
 
     @OptionGroup var service: ClientOptions
-    @Argument(help: "Job ids.")
-    var ids: [Int]
-
-    func validate() throws {
-        if ids.isEmpty { throw ValidationError("Give at least one job id.") }
-    }
+    @OptionGroup var jobs: JobIDs
 
     func run() async throws {
         try await runClient {
             let client = try service.client()
             var code: Int32 = 0
-            for id in ids {
+            for id in jobs.ids {
                 let last = try await client.waitForChainEnd(id)
                 let exit = APIClient.exitCode(of: last)
                 print("\(id) \(last.status.rawValue)\(last.id != id ? " (retry \(last.id))" : "") exit \(exit)")

@@ -57,19 +57,7 @@ struct HTMLReport {
     static func f1(_ v: Double) -> String { String(format: "%.1f", v) }
 
     /// `2026-11-20` of a local day number.
-    static func date(day: Int64) -> String {
-        let (y, m, d) = Timestamp.civil(fromDays: day)
-        return String(format: "%04d-%02d-%02d", y, m, d)
-    }
-
-    /// `2026-11-20 14:05` of a time, in `zone`.
-    static func time(micros: Int64, zone: TimeZone) -> String {
-        let seconds = micros / 1_000_000
-        let local = seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds))))
-        let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
-        let rest = local - day * 86_400
-        return date(day: day) + String(format: " %02d:%02d", rest / 3600, rest % 3600 / 60)
-    }
+    static func date(day: Int64) -> String { LocalClock.dateText(day: day) }
 
     static func bytes(_ v: Double) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
@@ -115,7 +103,8 @@ struct HTMLReport {
         var period = "no start times"
         var days = 0
         if let first = figures.firstStartMicros, let last = figures.lastStartMicros {
-            period = "\(Self.time(micros: first, zone: zone)) to \(Self.time(micros: last, zone: zone))"
+            var clock = LocalClock(timeZone: zone)
+            period = "\(clock.minuteText(micros: first)) to \(clock.minuteText(micros: last))"
             days = figures.days.count
         }
         var html = """

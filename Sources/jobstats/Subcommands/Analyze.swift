@@ -22,11 +22,7 @@ extension JobStats {
         @OptionGroup var analysis: AnalysisFlags
 
         func run() async throws {
-            let (table, _) = try Diagnostics.timed("load") { try input.load() }
-            let (options, patterns) = try analysis.options()
-            let report = Diagnostics.timed("analyze") {
-                Analysis.run(table, options: options, patterns: patterns, now: Diagnostics.now())
-            }
+            let report = try analysis.analyze(input).report
             var out = OutputFile.standardOutput()
             try out.write(try ReportRenderer.render(report, format: format))
             try out.commit()

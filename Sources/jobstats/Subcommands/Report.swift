@@ -28,11 +28,7 @@ extension JobStats {
         @OptionGroup var analysis: AnalysisFlags
 
         func run() async throws {
-            let (table, _) = try Diagnostics.timed("load") { try input.load() }
-            let (options, patterns) = try analysis.options()
-            let report = Diagnostics.timed("analyze") {
-                Analysis.run(table, options: options, patterns: patterns, now: Diagnostics.now())
-            }
+            let (table, options, report) = try analysis.analyze(input)
             let html = Diagnostics.timed("figures") {
                 let leakNames = report.patterns.filter { $0.pattern == "memory-leak" && $0.significant }.map(\.group)
                 let figures = ReportFigures.compute(table, options: options, leakNames: leakNames)
