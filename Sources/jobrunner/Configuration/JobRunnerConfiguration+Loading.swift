@@ -6,6 +6,17 @@ extension JobRunnerConfiguration {
     ///
     /// - Throws: ``ConfigurationError`` naming the key for an unknown key, a wrong type or
     ///   a value out of range; naming the file when it is missing or not JSON.
+    ///
+    /// Why not apple/swift-configuration 1.4.0 (measured with
+    /// `scripts/probe-swift-configuration.sh`, which reads the same files through its
+    /// `FileProvider<JSONSnapshot>` and `EnvironmentVariablesProvider`): it reads
+    /// `config.json` and the `JOBRUNNER_…` names alike, but it cannot keep three things users
+    /// have now — a file with `notify.webhooks` (a list of objects) fails as a whole
+    /// ("Unsupported primitive value type … at notify.webhooks.0"); a misspelt key
+    /// (`jobs.maxConcurent`) is ignored without a word, because a snapshot cannot list its
+    /// keys (so neither can `queues` or `jobs.baseEnvironment`, whose keys are the user's);
+    /// and `"listen.port": true` reads as 1. Unknown keys refused with exit 78 naming them is
+    /// the contract, so the key table below stays the one reader.
     static func load(
         path: String?,
         environment: [String: String] = ProcessInfo.processInfo.environment,
