@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads and writes job files by their extension: `.jrsnap` (snapshot), `.csv`, `.jsonl`.
 public enum JobFiles {
     /// The kinds of job files.
@@ -38,9 +42,9 @@ public enum JobFiles {
             let (info, table) = try SnapshotReader.load(path: path, progress: progress)
             return Loaded(table: table, info: info)
         case .csv:
-            return Loaded(table: JobTable(try JobCSV.parse(try readAll(path), file: path)), info: nil)
+            return Loaded(table: try JobCSV.table(try readAll(path), file: path), info: nil)
         case .jsonl:
-            return Loaded(table: JobTable(try JobJSONLines.parse(try readAll(path), file: path)), info: nil)
+            return Loaded(table: try JobJSONLines.table(try readAll(path), file: path), info: nil)
         }
     }
 
@@ -50,22 +54,50 @@ public enum JobFiles {
         throw JobFileError(.badData, "\(path): unknown file type; use a .jrsnap, .csv or .jsonl file")
     }
 
-    /// The bytes of `path` (at most `limit`).
+    /// The bytes of `path` (at most `limit`), read straight into the array (through
+    /// `Data` the copy cost a tenth of a 1,000,000-job CSV's load).
     static func readAll(_ path: String, limit: Int = .max) throws(JobFileError) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
             var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if code == ENOENT || !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
                 throw JobFileError(.notFound, "\(path): no such file")
             }
-            throw JobFileError(.io, "\(path): cannot be read\(isDirectory.boolValue ? " (it is a directory)" : "")")
+            throw JobFileError(.io, "\(path): cannot be read: \(String(cString: strerror(code)))")
         }
-        defer { try? handle.close() }
-        do {
-            let data = limit == .max ? try handle.readToEnd() : try handle.read(upToCount: limit)
-            return [UInt8](data ?? Data())
-        } catch {
-            throw JobFileError(.io, "\(path): cannot be read: \(error.localizedDescription)", cause: error)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw JobFileError(.io, "\(path): cannot be read: \(String(cString: strerror(errno)))")
         }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw JobFileError(.io, "\(path): cannot be read (it is a directory)") }
+        var bytes: [UInt8] = []
+        var chunk = max(min(Int(info.st_size), limit), 65_536)
+        while bytes.count < limit {
+            let want = min(chunk, limit - bytes.count)
+            let before = bytes.count
+            var failure: Int32 = 0
+            bytes.append(contentsOf: repeatElement(0, count: want))
+            let got = bytes.withUnsafeMutableBufferPointer { buffer -> Int in
+                var total = 0
+                while total < want {
+                    let n = read(fd, buffer.baseAddress! + before + total, want - total)
+                    if n < 0, errno == EINTR { continue }
+                    if n < 0 { failure = errno }
+                    if n <= 0 { break }
+                    total += n
+                }
+                return total
+            }
+            bytes.removeLast(want - got)
+            if failure != 0 {
+                throw JobFileError(.io, "\(path): cannot be read: \(String(cString: strerror(failure)))")
+            }
+            if got < want { break }
+            chunk = 1 << 20  // the file grew, or reports no size (a pipe)
+        }
+        return bytes
     }
 
     /// Writes `table` to `path` in the format its extension names, atomically (temporary

@@ -22,30 +22,11 @@ public enum JobJSONLines {
         return data
     }
 
-    /// Parses JSON Lines content; blank lines are skipped.
+    /// Parses JSON Lines content into jobs (see ``table(_:file:)``, which reads it).
     ///
     /// - Throws: ``JobFileError`` `.badData` naming the file, line and what is wrong.
     public static func parse(_ bytes: [UInt8], file: String) throws(JobFileError) -> [Job] {
-        let decoder = JSONDecoder()
-        var jobs: [Job] = []
-        var line = 0
-        var start = 0
-        while start < bytes.count {
-            line += 1
-            var end = start
-            while end < bytes.count, bytes[end] != 10 { end += 1 }
-            let slice = bytes[start..<end]
-            start = end + 1
-            if slice.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
-            do {
-                jobs.append(try decoder.decode(Job.self, from: Data(slice)))
-            } catch let error as DecodingError {
-                throw JobFileError(.badData, "\(file) line \(line): \(describe(error))", cause: error)
-            } catch {
-                throw JobFileError(.badData, "\(file) line \(line): \(error)", cause: error)
-            }
-        }
-        return jobs
+        try table(bytes, file: file).jobs
     }
 
     /// One sentence for a decoding error: what and where.

@@ -82,7 +82,11 @@ public enum Timestamp {
     /// 9 digits, `Z` or `±HH:MM` offset; a space instead of `T` and a date alone
     /// (`2026-11-29`, midnight UTC) are accepted too). Returns Unix microseconds or `nil`.
     public static func parseMicros(_ text: some StringProtocol) -> Int64? {
-        let bytes = Array(text.utf8)
+        Array(text.utf8).withUnsafeBufferPointer { parseMicros(utf8: $0) }
+    }
+
+    /// ``parseMicros(_:)`` of UTF-8 bytes (the CSV reader parses times in its buffer).
+    public static func parseMicros(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var i = 0
         func number(_ width: Int) -> Int64? {
             guard i + width <= bytes.count else { return nil }
