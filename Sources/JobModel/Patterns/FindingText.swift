@@ -45,6 +45,8 @@ public enum FindingText {
             return "\(percent(f.value)) succeed\(against)\(difference)"
         case "rescueRate":
             return "\(percent(f.value)) of failed first attempts end in success\(against)\(difference)"
+        case "failureRate":
+            return "\(percent(f.value)) fail\(against)\(difference)"
         case "flakyShare":
             return "\(percent(f.value)) of its jobs failed, then passed on a retry\(against)\(difference)"
         case "failures":
@@ -75,7 +77,14 @@ public enum FindingText {
     /// verdict), the one with the longer group says it more precisely and stays (of equal
     /// groups, the first pattern's).
     public static func top(_ findings: [Finding], limit: Int) -> [Finding] {
-        let tested = findings.filter { $0.significant && $0.pValue != nil }
+        // A `contrast` value that another pattern has its own finding for (a name, family,
+        // hour, weekday or duration) would say the same thing twice; its pairs stay.
+        let covered = ["name ", "family ", "hour ", "weekday ", "duration "]
+        let tested = findings.filter { f in
+            f.significant && f.pValue != nil
+                && !(f.pattern == "contrast" && !f.group.contains(" AND ")
+                    && covered.contains { f.group.hasPrefix($0) })
+        }
         func repeated(_ f: Finding) -> Bool {
             tested.contains {
                 ($0.group.count > f.group.count && $0.group.contains(f.group)

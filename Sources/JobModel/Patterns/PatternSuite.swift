@@ -17,6 +17,7 @@ public enum PatternSuite {
             StalledPattern(options: options),
             FlakyPattern(options: options),
             ChangePointPattern(options: options),
+            ContrastPattern(options: options),
         ]
     }
 

@@ -10,7 +10,12 @@ public import Foundation
 /// - stalls: `sync-ledger` sometimes hangs for minutes; crashes: `report-finance` (SIGSEGV);
 /// - timeouts: `feed-gameday`; distinct exit codes per family.
 ///
-/// The same seed, count, days and start always give the same jobs.
+/// Behaviours planted only when asked (``plants``), so that the default history stays
+/// what the samples were made from:
+/// - `failing-label`: every tenth job carries `region=eu-west` (the rest `region=us-east`)
+///   and fails three times as often — what the `contrast` pattern must find.
+///
+/// The same seed, count, days, start and plants always give the same jobs.
 public struct HistorySynthesizer: Sendable {
     public var seed: UInt64
     public var jobCount: Int
@@ -18,6 +23,12 @@ public struct HistorySynthesizer: Sendable {
     /// Time of the first job (default 2026-01-05T00:00:00Z, a Monday).
     public var start: Date
     public var instance: String
+    public var plants: Set<Plant> = []
+
+    /// A behaviour planted on request.
+    public enum Plant: String, CaseIterable, Sendable {
+        case failingLabel = "failing-label"
+    }
 
     public init(
         seed: UInt64 = 1,
@@ -209,6 +220,12 @@ public struct HistorySynthesizer: Sendable {
     private func makeJob(id: Int, kind: Kind, attempt: Int, startMicros: Int64, random: inout Random) -> Job {
         let hour = Int((startMicros / 1_000_000 % 86_400) / 3600)
         var failure = kind.failure
+        var labels = kind.labels
+        if plants.contains(.failingLabel) {
+            let eu = id % 10 == 0
+            labels["region"] = eu ? "eu-west" : "us-east"
+            if eu { failure = min(0.9, failure * 3) }
+        }
         if hour == 20 { failure = min(0.9, failure * 5 + 0.15) }
         if attempt > 1, let rescue = kind.retrySuccess { failure = 1 - rescue }
         let duration = Self.round(random.logNormal(median: kind.medianSeconds, sigma: 0.6), 1000)
@@ -271,7 +288,7 @@ public struct HistorySynthesizer: Sendable {
             name: kind.name,
             command: ["/opt/jobs/bin/\(kind.name)", "--env", "prod"],
             cwd: "/srv/jobs",
-            labels: kind.labels,
+            labels: labels,
             status: status,
             pid: random.int(1000...4_000_000),
             startedAt: Timestamp.date(micros: startMicros),

@@ -259,6 +259,7 @@ enum LivePage {
           if (f.pattern === "change-point") return `${pct(f.value)} succeed since, against ${pct(f.baselineValue)} before${diff}`;
           if (f.metric === "successRate") return `${pct(f.value)} succeed${against}${diff}`;
           if (f.metric === "rescueRate") return `${pct(f.value)} of failed first attempts end in success${against}${diff}`;
+          if (f.metric === "failureRate") return `${pct(f.value)} fail${against}${diff}`;
           if (f.metric === "flakyShare") return `${pct(f.value)} of its jobs failed, then passed on a retry${against}${diff}`;
           if (f.metric === "failures") return `${(f.mostFailures || []).join(", ")}, ${f.value} failures`;
           return `${pct(f.value)} of its runs${against}${diff}`;
@@ -271,7 +272,9 @@ enum LivePage {
           if (!report.jobCount) { $("findings").innerHTML = '<p class="empty">No jobs yet: findings appear once jobs have run.</p>'; return; }
           const b = report.baseline || {};
           const head = `<p><b>${report.jobCount}</b> jobs; ${b.decidedCount ?? 0} with an outcome, <b>${pct(b.successRate)}</b> of attempts succeeded, ${pct(b.chainSuccessRate)} in the end (after retries).</p>`;
-          const tested = (report.patterns || []).filter((f) => f.significant && f.pValue != null);
+          const covered = ["name ", "family ", "hour ", "weekday ", "duration "];
+          const tested = (report.patterns || []).filter((f) => f.significant && f.pValue != null &&
+            !(f.pattern === "contrast" && !f.group.includes(" AND ") && covered.some((c) => f.group.startsWith(c))));
           const repeated = (f) => tested.some((g) =>
             (g.group.length > f.group.length && g.group.includes(f.group) || g.group === f.group && g.pattern < f.pattern) &&
             g.metric === f.metric && g.matchCount === f.matchCount && g.hitCount === f.hitCount);

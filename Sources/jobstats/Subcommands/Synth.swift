@@ -9,8 +9,9 @@ extension JobStats {
             discussion: """
                 Planted: an evening failure peak (20:00-20:59 UTC), a leaking family (index-*), a flaky \
                 family that retries rescue (sync-*), I/O bursts (backup-db), retry storms when \
-                feed-gameday fails, stalls (sync-ledger), crashes (report-finance). The same options \
-                always give the same file.
+                feed-gameday fails, stalls (sync-ledger), crashes (report-finance). On request \
+                (--plant): failing-label (every tenth job has label region=eu-west and fails three \
+                times as often). The same options always give the same file.
                 """
         )
 
@@ -32,11 +33,24 @@ extension JobStats {
         @Option(name: .shortAndLong, help: "Output file (.jrsnap, .csv or .jsonl).")
         var output: String
 
+        @Option(
+            help: ArgumentHelp(
+                "A behaviour to plant as well (repeatable): \(HistorySynthesizer.Plant.allCases.map(\.rawValue).joined(separator: ", ")).",
+                valueName: "plant"
+            )
+        )
+        var plant: [String] = []
+
         func validate() throws {
             if jobs < 0 || jobs > 100_000_000 { throw ValidationError("--jobs must be between 0 and 100000000.") }
             if !(days > 0) { throw ValidationError("--days must be more than 0.") }
             if Timestamp.parseMicros(start) == nil {
                 throw ValidationError("--start '\(start)' is not an RFC 3339 time.")
+            }
+            for name in plant where HistorySynthesizer.Plant(rawValue: name) == nil {
+                throw ValidationError(
+                    "--plant '\(name)' is unknown; plants: \(HistorySynthesizer.Plant.allCases.map(\.rawValue).joined(separator: ", "))."
+                )
             }
             if JobFiles.Format(path: output) == nil {
                 throw ValidationError("Please give an output ending in .jrsnap, .csv or .jsonl (got '\(output)').")
@@ -45,8 +59,15 @@ extension JobStats {
 
         func run() async throws {
             let startDate = Timestamp.parse(start)!
-            let table = HistorySynthesizer(seed: seed, jobCount: jobs, days: days, start: startDate, instance: instance)
-                .generate()
+            var synthesizer = HistorySynthesizer(
+                seed: seed,
+                jobCount: jobs,
+                days: days,
+                start: startDate,
+                instance: instance
+            )
+            synthesizer.plants = Set(plant.compactMap(HistorySynthesizer.Plant.init(rawValue:)))
+            let table = synthesizer.generate()
             let info = SnapshotInfo(
                 managerVersion: "jobstats \(ProductVersion.current)",
                 instance: instance,

@@ -1,0 +1,392 @@
+import Foundation
+
+/// What the failures share: failed jobs against all decided jobs over every attribute value
+/// at once, then pairs of the strongest values.
+///
+/// The attribute values of a job: each label `key=value`, its name, family (see
+/// ``NamePrefixPattern``), command basename, each argument among the 32 most frequent
+/// (words of at most 40 bytes),
+/// working directory, instance, start hour and weekday (`--tz`), duration bucket, the
+/// decile of its CPU seconds, peak RSS, I/O bytes and connections, and the decile of how
+/// many jobs were running when it started. Each value is tested against the rest of the
+/// decided jobs (two proportions), with Benjamini–Hochberg across every value tested;
+/// a value is a finding when it fails significantly more (`lift` = its failure rate over
+/// the overall one). Then the 12 strongest values are paired: `label team=data AND hour
+/// 20` is a finding when the pair fails significantly more than the rest (BH across
+/// pairs) and more than either value without the other.
+public struct ContrastPattern: Pattern {
+    public let id = "contrast"
+    public let summary =
+        "Attribute values (labels, name, command, hour, deciles of CPU, memory, …) and pairs that failed jobs share"
+    let options: AnalysisOptions
+
+    public init(options: AnalysisOptions) { self.options = options }
+
+    /// Arguments tested: the most frequent ones.
+    static let argumentLimit = 32
+    /// Values paired.
+    static let pairLimit = 12
+
+    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+        var attributes = Attributes(jobs, options: options)
+        var decided = [Int](repeating: 0, count: attributes.count)
+        var failed = [Int](repeating: 0, count: attributes.count)
+        var ids: [Int] = []
+        var totalDecided = 0
+        var totalFailed = 0
+        for row in 0..<jobs.count {
+            let status = jobs.status[row]
+            guard status >= 2 && status <= 5 else { continue }  // decided
+            let failure = status != 2
+            totalDecided += 1
+            if failure { totalFailed += 1 }
+            attributes.values(of: row, into: &ids)
+            for id in ids {
+                decided[id] += 1
+                if failure { failed[id] += 1 }
+            }
+        }
+        guard totalDecided > 0, totalFailed > 0 else { return [] }
+        let base = Double(totalFailed) / Double(totalDecided)
+        let tested = (0..<attributes.count).filter { decided[$0] > 0 && decided[$0] < totalDecided }
+        let pValues: [Double?] = tested.map {
+            Statistics.proportionPValue(failed[$0], decided[$0], totalFailed - failed[$0], totalDecided - decided[$0])
+        }
+        let significant = Statistics.benjaminiHochberg(pValues, q: options.falseDiscoveryRate)
+        var findings: [Finding] = []
+        var strong: [(id: Int, rate: Double)] = []
+        for (k, id) in tested.enumerated() {
+            let rate = Double(failed[id]) / Double(decided[id])
+            let isFinding = significant[k] && rate > base
+            findings.append(
+                finding(
+                    group: attributes.label(id),
+                    failed: failed[id],
+                    decided: decided[id],
+                    base: base,
+                    pValue: pValues[k],
+                    significant: isFinding
+                )
+            )
+            if isFinding, decided[id] >= options.minMatches { strong.append((id, rate)) }
+        }
+        // Pairs of the strongest values (a value and its own family are not paired: one
+        // implies the other).
+        strong.sort { ($0.rate, $1.id) > ($1.rate, $0.id) }
+        let top = strong.prefix(Self.pairLimit).map(\.id)
+        if top.count >= 2 {
+            findings += pairs(of: Array(top), jobs, &attributes, failed: failed, decided: decided, base: base)
+        }
+        return findings.sorted { ($0.value ?? 0, $1.group) > ($1.value ?? 0, $0.group) }
+    }
+
+    private func pairs(
+        of top: [Int],
+        _ jobs: JobTable,
+        _ attributes: inout Attributes,
+        failed: [Int],
+        decided: [Int],
+        base: Double
+    ) -> [Finding] {
+        var slot = [Int](repeating: -1, count: attributes.count)
+        for (k, id) in top.enumerated() { slot[id] = k }
+        let n = top.count
+        var pairDecided = [Int](repeating: 0, count: n * n)
+        var pairFailed = [Int](repeating: 0, count: n * n)
+        var ids: [Int] = []
+        var present: [Int] = []
+        var totalDecided = 0
+        var totalFailed = 0
+        for row in 0..<jobs.count {
+            let status = jobs.status[row]
+            guard status >= 2 && status <= 5 else { continue }
+            let failure = status != 2
+            totalDecided += 1
+            if failure { totalFailed += 1 }
+            attributes.values(of: row, into: &ids)
+            present.removeAll(keepingCapacity: true)
+            for id in ids where slot[id] >= 0 { present.append(slot[id]) }
+            guard present.count >= 2 else { continue }
+            for a in 0..<present.count {
+                for b in (a + 1)..<present.count {
+                    let (i, j) = (min(present[a], present[b]), max(present[a], present[b]))
+                    pairDecided[i * n + j] += 1
+                    if failure { pairFailed[i * n + j] += 1 }
+                }
+            }
+        }
+        var candidates: [(i: Int, j: Int)] = []
+        for i in 0..<n {
+            for j in (i + 1)..<n where pairDecided[i * n + j] > 0 {
+                // The same jobs as one of the two: the pair says nothing more.
+                let both = pairDecided[i * n + j]
+                if both == decided[top[i]] || both == decided[top[j]] { continue }
+                candidates.append((i, j))
+            }
+        }
+        let pValues: [Double?] = candidates.map { c in
+            let (f, d) = (pairFailed[c.i * n + c.j], pairDecided[c.i * n + c.j])
+            return Statistics.proportionPValue(f, d, totalFailed - f, totalDecided - d)
+        }
+        let significant = Statistics.benjaminiHochberg(pValues, q: options.falseDiscoveryRate)
+        return candidates.enumerated().compactMap { k, c in
+            let (f, d) = (pairFailed[c.i * n + c.j], pairDecided[c.i * n + c.j])
+            let rate = Double(f) / Double(d)
+            // More than either alone: the pair's jobs fail more than the jobs of each value
+            // without the other, significantly.
+            let (a, b) = (top[c.i], top[c.j])
+            let beyondA = Statistics.proportionPValue(f, d, failed[a] - f, decided[a] - d)
+            let beyondB = Statistics.proportionPValue(f, d, failed[b] - f, decided[b] - d)
+            let explainsMore =
+                rate > Double(failed[a]) / Double(decided[a]) && rate > Double(failed[b]) / Double(decided[b])
+                && (beyondA ?? 1) <= options.falseDiscoveryRate && (beyondB ?? 1) <= options.falseDiscoveryRate
+            guard explainsMore || options.showAll else { return nil }
+            return finding(
+                group: attributes.label(a) + " AND " + attributes.label(b),
+                failed: f,
+                decided: d,
+                base: base,
+                pValue: pValues[k],
+                significant: significant[k] && rate > base && explainsMore
+            )
+        }
+    }
+
+    private func finding(
+        group: String,
+        failed: Int,
+        decided: Int,
+        base: Double,
+        pValue: Double?,
+        significant: Bool
+    ) -> Finding {
+        let rate = Double(failed) / Double(decided)
+        return Finding(
+            pattern: id,
+            group: group,
+            name: "Jobs with \(group)",
+            metric: "failureRate",
+            value: rate,
+            baselineValue: base,
+            matchCount: decided,
+            decidedCount: decided,
+            hitCount: failed,
+            successRate: 1 - rate,
+            relativeDifference: base > 0 ? (rate - base) / base : nil,
+            pValue: pValue,
+            significant: significant
+        )
+    }
+}
+
+/// The attribute values of the jobs of a table, numbered: a job's values are found with
+/// array lookups by string-pool index, no hashing of strings per job.
+private struct Attributes {
+    private(set) var labels: [String] = []
+    private var index: [String: Int] = [:]
+    let jobs: JobTable
+    var clock: LocalClock
+    /// By pool index: the value of a name, family, command basename, argument, cwd, instance.
+    private var nameValue: [Int32]
+    private var familyValue: [Int32]
+    private var commandValue: [Int32]
+    private var argumentValue: [Int32]
+    private var cwdValue: [Int32]
+    private var instanceValue: [Int32]
+    /// Label pairs (key index << 32 | value index).
+    private var labelValue: [UInt64: Int] = [:]
+    private var hourValue: [Int] = []
+    private var weekdayValue: [Int] = []
+    private var durationValue: [Int] = []
+    /// Deciles: cut points and the first value number, per figure.
+    private var deciles: [(figure: Figure, cuts: [Double], first: Int)] = []
+    /// Jobs running at each minute of the history (from its first start).
+    private var runningByMinute: [Int32] = []
+    private var firstMinute: Int64 = 0
+
+    var count: Int { labels.count }
+
+    func label(_ id: Int) -> String { labels[id] }
+
+    private mutating func add(_ label: String) -> Int {
+        if let id = index[label] { return id }
+        labels.append(label)
+        index[label] = labels.count - 1
+        return labels.count - 1
+    }
+
+    init(_ jobs: JobTable, options: AnalysisOptions) {
+        self.jobs = jobs
+        clock = LocalClock(timeZone: options.timeZone)
+        let poolCount = jobs.strings.count
+        nameValue = Array(repeating: -1, count: poolCount)
+        familyValue = Array(repeating: -1, count: poolCount)
+        commandValue = Array(repeating: -1, count: poolCount)
+        argumentValue = Array(repeating: -1, count: poolCount)
+        cwdValue = Array(repeating: -1, count: poolCount)
+        instanceValue = Array(repeating: -1, count: poolCount)
+        var argumentCounts = [Int](repeating: 0, count: poolCount)
+        for row in 0..<jobs.count {
+            let name = Int(jobs.name[row])
+            if nameValue[name] < 0 {
+                let text = jobs.strings[UInt32(name)]
+                nameValue[name] = Int32(add("name \(text)"))
+                let family = NamePrefixPattern.prefix(of: text)
+                familyValue[name] = family == text ? -1 : Int32(add("family \(family)"))
+            }
+            let args = Int(jobs.commandOffsets[row])..<Int(jobs.commandOffsets[row + 1])
+            if let first = args.first {
+                let command = Int(jobs.commandArgs[first])
+                if commandValue[command] < 0 {
+                    let text = jobs.strings[UInt32(command)]
+                    commandValue[command] = Int32(
+                        add("command \(text.split(separator: "/").last.map(String.init) ?? text)")
+                    )
+                }
+                for k in args.dropFirst() { argumentCounts[Int(jobs.commandArgs[k])] += 1 }
+            }
+            let cwd = jobs.cwd[row]
+            if cwd != JobTable.nullString, cwdValue[Int(cwd)] < 0 {
+                cwdValue[Int(cwd)] = Int32(add("cwd \(jobs.strings[cwd])"))
+            }
+            let instance = Int(jobs.instance[row])
+            if instanceValue[instance] < 0 {
+                instanceValue[instance] = Int32(add("instance \(jobs.strings[UInt32(instance)])"))
+            }
+            for k in Int(jobs.labelOffsets[row])..<Int(jobs.labelOffsets[row + 1]) {
+                let key = UInt64(jobs.labelKeys[k]) << 32 | UInt64(jobs.labelValues[k])
+                if labelValue[key] == nil {
+                    labelValue[key] = add(
+                        "label \(jobs.strings[jobs.labelKeys[k]])=\(jobs.strings[jobs.labelValues[k]])"
+                    )
+                }
+            }
+        }
+        // Words, not scripts: an argument of at most 40 bytes without spaces or controls.
+        let frequent = argumentCounts.indices.filter {
+            argumentCounts[$0] > 0 && jobs.strings[UInt32($0)].utf8.count <= 40
+                && !jobs.strings[UInt32($0)].utf8.contains { $0 <= 32 }
+        }
+        .sorted { (argumentCounts[$0], $1) > (argumentCounts[$1], $0) }
+        .prefix(ContrastPattern.argumentLimit)
+        for a in frequent { argumentValue[a] = Int32(add("argument \(jobs.strings[UInt32(a)])")) }
+        hourValue = (0..<24).map { add("hour \($0)") }
+        weekdayValue = DayOfWeekPattern.days.map { add("weekday \($0)") }
+        durationValue = DurationPattern.buckets.map { add("duration \($0)") }
+        running()
+        for figure in Figure.allCases { addDeciles(figure) }
+    }
+
+    /// The figures cut into deciles.
+    enum Figure: String, CaseIterable {
+        case cpuSeconds, rssBytesMax, ioBytes, netConnectionsTotal, runningAtStart
+    }
+
+    private func value(_ figure: Figure, row: Int) -> Double {
+        switch figure {
+        case .cpuSeconds: jobs.cpuSeconds[row]
+        case .rssBytesMax: Double(jobs.rssBytesMax[row])
+        case .ioBytes: Double(jobs.ioReadBytes[row] &+ jobs.ioWriteBytes[row])
+        case .netConnectionsTotal: Double(jobs.netConnectionsTotal[row])
+        case .runningAtStart: Double(runningAt(row: row))
+        }
+    }
+
+    /// Cut points of the figure's deciles (from a sample of at most 8,192 decided jobs),
+    /// equal ones merged, and a value for each range between them.
+    private mutating func addDeciles(_ figure: Figure) {
+        var sample: [Double] = []
+        let step = max(1, jobs.count / 8_192)
+        for row in stride(from: 0, to: jobs.count, by: step) where jobs.status[row] >= 2 && jobs.status[row] <= 5 {
+            sample.append(value(figure, row: row))
+        }
+        sample.sort()
+        var cuts: [Double] = []
+        if !sample.isEmpty {
+            for d in 1..<10 {
+                let cut = sample[min(sample.count - 1, sample.count * d / 10)]
+                if cuts.last != cut { cuts.append(cut) }
+            }
+        }
+        let first = labels.count
+        func number(_ v: Double) -> String {
+            v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(format: "%.3g", v)
+        }
+        for k in 0...cuts.count {
+            let range =
+                k == 0
+                ? "< \(number(cuts.first ?? 0))"
+                : k == cuts.count
+                    ? "≥ \(number(cuts[k - 1]))"
+                    : "\(number(cuts[k - 1]))–\(number(cuts[k]))"
+            _ = add("\(figure.rawValue) \(cuts.isEmpty ? "any" : range)")
+        }
+        deciles.append((figure, cuts, first))
+    }
+
+    /// Jobs running per minute: +1 at each start, -1 after each end.
+    private mutating func running() {
+        var first = Int64.max
+        var last = Int64.min
+        for row in 0..<jobs.count where jobs.startedAt[row] != JobTable.nullInt {
+            first = min(first, jobs.startedAt[row] / 60_000_000)
+            let end = jobs.endedAt[row]
+            last = max(last, (end != JobTable.nullInt ? end : jobs.startedAt[row]) / 60_000_000)
+        }
+        guard first <= last, last - first < 50_000_000 else { return }
+        firstMinute = first
+        var delta = [Int32](repeating: 0, count: Int(last - first) + 2)
+        for row in 0..<jobs.count where jobs.startedAt[row] != JobTable.nullInt {
+            delta[Int(jobs.startedAt[row] / 60_000_000 - first)] += 1
+            let end = jobs.endedAt[row]
+            if end != JobTable.nullInt { delta[Int(end / 60_000_000 - first) + 1] -= 1 }
+        }
+        var running: Int32 = 0
+        runningByMinute = delta.map {
+            running += $0
+            return running
+        }
+    }
+
+    private func runningAt(row: Int) -> Int32 {
+        let t = jobs.startedAt[row]
+        guard t != JobTable.nullInt, !runningByMinute.isEmpty else { return 0 }
+        let minute = Int(t / 60_000_000 - firstMinute)
+        return minute >= 0 && minute < runningByMinute.count ? runningByMinute[minute] : 0
+    }
+
+    /// The values of `row`, in `ids`.
+    mutating func values(of row: Int, into ids: inout [Int]) {
+        ids.removeAll(keepingCapacity: true)
+        let name = Int(jobs.name[row])
+        ids.append(Int(nameValue[name]))
+        if familyValue[name] >= 0 { ids.append(Int(familyValue[name])) }
+        let args = Int(jobs.commandOffsets[row])..<Int(jobs.commandOffsets[row + 1])
+        if let first = args.first {
+            ids.append(Int(commandValue[Int(jobs.commandArgs[first])]))
+            for k in args.dropFirst() {
+                let a = argumentValue[Int(jobs.commandArgs[k])]
+                if a >= 0, !ids.contains(Int(a)) { ids.append(Int(a)) }
+            }
+        }
+        let cwd = jobs.cwd[row]
+        if cwd != JobTable.nullString { ids.append(Int(cwdValue[Int(cwd)])) }
+        ids.append(Int(instanceValue[Int(jobs.instance[row])]))
+        for k in Int(jobs.labelOffsets[row])..<Int(jobs.labelOffsets[row + 1]) {
+            ids.append(labelValue[UInt64(jobs.labelKeys[k]) << 32 | UInt64(jobs.labelValues[k])]!)
+        }
+        let t = jobs.startedAt[row]
+        if t != JobTable.nullInt {
+            ids.append(hourValue[clock.hour(micros: t)])
+            ids.append(weekdayValue[clock.weekday(micros: t)])
+        }
+        let d = jobs.durationSeconds[row]
+        if !d.isNaN { ids.append(durationValue[DurationPattern.bucket(d)]) }
+        for decile in deciles {
+            let v = value(decile.figure, row: row)
+            var bin = 0
+            while bin < decile.cuts.count, v >= decile.cuts[bin] { bin += 1 }
+            ids.append(decile.first + bin)
+        }
+    }
+}
