@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What the failures share: failed jobs against all decided jobs over every attribute value
 /// at once, then pairs of the strongest values.
@@ -27,25 +28,72 @@ public struct ContrastPattern: Pattern {
     /// Values paired.
     static let pairLimit = 12
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
-        var attributes = Attributes(jobs, options: options)
-        var decided = [Int](repeating: 0, count: attributes.count)
-        var failed = [Int](repeating: 0, count: attributes.count)
-        var ids: [Int] = []
+    /// Counts of decided and failed jobs per attribute value (or pair), mergeable: each
+    /// part of the rows is counted on its own core and the parts are added up.
+    struct Tally: Sendable {
+        var decided: [Int]
+        var failed: [Int]
         var totalDecided = 0
         var totalFailed = 0
-        for row in 0..<jobs.count {
-            let status = jobs.status[row]
-            guard status >= 2 && status <= 5 else { continue }  // decided
-            let failure = status != 2
-            totalDecided += 1
-            if failure { totalFailed += 1 }
-            attributes.values(of: row, into: &ids)
+
+        init(count: Int) {
+            decided = Array(repeating: 0, count: count)
+            failed = Array(repeating: 0, count: count)
+        }
+
+        mutating func add(_ other: Tally) {
+            for k in decided.indices {
+                decided[k] += other.decided[k]
+                failed[k] += other.failed[k]
+            }
+            totalDecided += other.totalDecided
+            totalFailed += other.totalFailed
+        }
+    }
+
+    /// `count` by `body` over the decided rows, in parts on every core (each part with its
+    /// own copy of `attributes`, whose clock caches per part).
+    fileprivate static func tally(
+        _ jobs: JobTable,
+        _ attributes: Attributes,
+        count: Int,
+        _ body:
+            @escaping @Sendable (_ failure: Bool, _ ids: [Int], _ scratch: inout [Int], _ tally: inout Tally) -> Void
+    ) -> Tally {
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, jobs.count / 50_000))
+        let results = Mutex([Tally]())
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            var local = attributes
+            var tally = Tally(count: count)
+            var ids: [Int] = []
+            var scratch: [Int] = []
+            let rows = (jobs.count * part / parts)..<(jobs.count * (part + 1) / parts)
+            for row in rows {
+                let status = jobs.status[row]
+                guard status >= 2 && status <= 5 else { continue }  // decided
+                let failure = status != 2
+                tally.totalDecided += 1
+                if failure { tally.totalFailed += 1 }
+                local.values(of: row, into: &ids)
+                body(failure, ids, &scratch, &tally)
+            }
+            results.withLock { $0.append(tally) }
+        }
+        var total = Tally(count: count)
+        for part in results.withLock({ $0 }) { total.add(part) }
+        return total
+    }
+
+    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+        let attributes = Attributes(jobs, options: options)
+        let counts = Self.tally(jobs, attributes, count: attributes.count) { failure, ids, _, tally in
             for id in ids {
-                decided[id] += 1
-                if failure { failed[id] += 1 }
+                tally.decided[id] += 1
+                if failure { tally.failed[id] += 1 }
             }
         }
+        let (decided, failed) = (counts.decided, counts.failed)
+        let (totalDecided, totalFailed) = (counts.totalDecided, counts.totalFailed)
         guard totalDecided > 0, totalFailed > 0 else { return [] }
         let base = Double(totalFailed) / Double(totalDecided)
         let tested = (0..<attributes.count).filter { decided[$0] > 0 && decided[$0] < totalDecided }
@@ -75,7 +123,7 @@ public struct ContrastPattern: Pattern {
         strong.sort { ($0.rate, $1.id) > ($1.rate, $0.id) }
         let top = strong.prefix(Self.pairLimit).map(\.id)
         if top.count >= 2 {
-            findings += pairs(of: Array(top), jobs, &attributes, failed: failed, decided: decided, base: base)
+            findings += pairs(of: Array(top), jobs, attributes, failed: failed, decided: decided, base: base)
         }
         return findings.sorted { ($0.value ?? 0, $1.group) > ($1.value ?? 0, $0.group) }
     }
@@ -83,7 +131,7 @@ public struct ContrastPattern: Pattern {
     private func pairs(
         of top: [Int],
         _ jobs: JobTable,
-        _ attributes: inout Attributes,
+        _ attributes: Attributes,
         failed: [Int],
         decided: [Int],
         base: Double
@@ -91,30 +139,22 @@ public struct ContrastPattern: Pattern {
         var slot = [Int](repeating: -1, count: attributes.count)
         for (k, id) in top.enumerated() { slot[id] = k }
         let n = top.count
-        var pairDecided = [Int](repeating: 0, count: n * n)
-        var pairFailed = [Int](repeating: 0, count: n * n)
-        var ids: [Int] = []
-        var present: [Int] = []
-        var totalDecided = 0
-        var totalFailed = 0
-        for row in 0..<jobs.count {
-            let status = jobs.status[row]
-            guard status >= 2 && status <= 5 else { continue }
-            let failure = status != 2
-            totalDecided += 1
-            if failure { totalFailed += 1 }
-            attributes.values(of: row, into: &ids)
+        let slots = slot
+        // Pair (i, j), i < j, is counted at i * n + j.
+        let counts = Self.tally(jobs, attributes, count: n * n) { failure, ids, present, tally in
             present.removeAll(keepingCapacity: true)
-            for id in ids where slot[id] >= 0 { present.append(slot[id]) }
-            guard present.count >= 2 else { continue }
+            for id in ids where slots[id] >= 0 { present.append(slots[id]) }
+            guard present.count >= 2 else { return }
             for a in 0..<present.count {
                 for b in (a + 1)..<present.count {
                     let (i, j) = (min(present[a], present[b]), max(present[a], present[b]))
-                    pairDecided[i * n + j] += 1
-                    if failure { pairFailed[i * n + j] += 1 }
+                    tally.decided[i * n + j] += 1
+                    if failure { tally.failed[i * n + j] += 1 }
                 }
             }
         }
+        let (pairDecided, pairFailed) = (counts.decided, counts.failed)
+        let (totalDecided, totalFailed) = (counts.totalDecided, counts.totalFailed)
         var candidates: [(i: Int, j: Int)] = []
         for i in 0..<n {
             for j in (i + 1)..<n where pairDecided[i * n + j] > 0 {

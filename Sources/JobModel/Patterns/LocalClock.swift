@@ -2,7 +2,7 @@ public import Foundation
 
 /// Hour of day, day of week and day of Unix-microsecond times in one time zone, fast:
 /// the zone's UTC offset is looked up once per distinct UTC hour.
-public struct LocalClock {
+public struct LocalClock: Sendable {
     public let timeZone: TimeZone
     private var cachedHour = Int64.min
     private var cachedOffset: Int64 = 0
