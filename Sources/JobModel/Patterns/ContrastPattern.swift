@@ -234,7 +234,12 @@ private struct Attributes {
     private var cwdValue: [Int32]
     private var instanceValue: [Int32]
     /// Label pairs (key index << 32 | value index).
-    private var labelValue: [UInt64: Int] = [:]
+    /// The value of each label entry (`labelKeys` / `labelValues` index).
+    private var labelAttribute: [Int32] = []
+    /// Per row: hour (5 bits, 31 = no start), weekday (3 bits, 7 = none), duration bucket
+    /// (3 bits, 7 = none), then the decile bin of each ``Figure`` (4 bits each), worked
+    /// out once for both passes.
+    private var derived: [UInt64] = []
     private var hourValue: [Int] = []
     private var weekdayValue: [Int] = []
     private var durationValue: [Int] = []
@@ -266,6 +271,8 @@ private struct Attributes {
         cwdValue = Array(repeating: -1, count: poolCount)
         instanceValue = Array(repeating: -1, count: poolCount)
         var argumentCounts = [Int](repeating: 0, count: poolCount)
+        var labelValue: [UInt64: Int] = [:]
+        labelAttribute.reserveCapacity(jobs.labelKeys.count)
         for row in 0..<jobs.count {
             let name = Int(jobs.name[row])
             if nameValue[name] < 0 {
@@ -295,10 +302,12 @@ private struct Attributes {
             }
             for k in Int(jobs.labelOffsets[row])..<Int(jobs.labelOffsets[row + 1]) {
                 let key = UInt64(jobs.labelKeys[k]) << 32 | UInt64(jobs.labelValues[k])
-                if labelValue[key] == nil {
-                    labelValue[key] = add(
-                        "label \(jobs.strings[jobs.labelKeys[k]])=\(jobs.strings[jobs.labelValues[k]])"
-                    )
+                if let id = labelValue[key] {
+                    labelAttribute.append(Int32(id))
+                } else {
+                    let id = add("label \(jobs.strings[jobs.labelKeys[k]])=\(jobs.strings[jobs.labelValues[k]])")
+                    labelValue[key] = id
+                    labelAttribute.append(Int32(id))
                 }
             }
         }
@@ -315,6 +324,48 @@ private struct Attributes {
         durationValue = DurationPattern.buckets.map { add("duration \($0)") }
         running()
         for figure in Figure.allCases { addDeciles(figure) }
+        derive()
+    }
+
+    /// Packs each row's hour, weekday, duration bucket and decile bins into ``derived``,
+    /// column by column. A bin is the number of cut points at or below the value, counted
+    /// without branches: a scan that stopped at the first cut above the value mispredicted
+    /// so often that it was a third of the pattern's time.
+    private mutating func derive() {
+        var packed = [UInt64](repeating: 0, count: jobs.count)
+        for row in 0..<jobs.count {
+            let t = jobs.startedAt[row]
+            if t != JobTable.nullInt {
+                let s = clock.localSeconds(micros: t)
+                let day = LocalClock.day(ofLocalSeconds: s)
+                packed[row] = UInt64((s - day * 86_400) / 3600) | UInt64(LocalClock.weekday(day: day)) << 5
+            } else {
+                packed[row] = 31 | 7 << 5
+            }
+            let d = jobs.durationSeconds[row]
+            packed[row] |= UInt64(d.isNaN ? 7 : DurationPattern.bucket(d)) << 8
+        }
+        for (k, decile) in deciles.enumerated() {
+            let shift = UInt64(11 + 4 * k)
+            let cuts = decile.cuts
+            func bins(_ values: some Collection<Double>) {
+                for (row, v) in values.enumerated() {
+                    var bin: UInt64 = 0
+                    for cut in cuts { bin &+= v >= cut ? 1 : 0 }
+                    packed[row] |= bin << shift
+                }
+            }
+            switch decile.figure {
+            case .cpuSeconds: bins(jobs.cpuSeconds)
+            case .rssBytesMax: bins(jobs.rssBytesMax.lazy.map(Double.init))
+            case .ioBytes: bins(zip(jobs.ioReadBytes, jobs.ioWriteBytes).lazy.map { Double($0 &+ $1) })
+            case .netConnectionsTotal: bins(jobs.netConnectionsTotal.lazy.map(Double.init))
+            case .runningAtStart:
+                let running = (0..<jobs.count).map { Double(runningAt(row: $0)) }
+                bins(running)
+            }
+        }
+        derived = packed
     }
 
     /// The figures cut into deciles.
@@ -412,21 +463,15 @@ private struct Attributes {
         let cwd = jobs.cwd[row]
         if cwd != JobTable.nullString { ids.append(Int(cwdValue[Int(cwd)])) }
         ids.append(Int(instanceValue[Int(jobs.instance[row])]))
-        for k in Int(jobs.labelOffsets[row])..<Int(jobs.labelOffsets[row + 1]) {
-            ids.append(labelValue[UInt64(jobs.labelKeys[k]) << 32 | UInt64(jobs.labelValues[k])]!)
+        for k in Int(jobs.labelOffsets[row])..<Int(jobs.labelOffsets[row + 1]) { ids.append(Int(labelAttribute[k])) }
+        let packed = derived[row]
+        let hour = Int(packed & 31)
+        if hour < 24 {
+            ids.append(hourValue[hour])
+            ids.append(weekdayValue[Int(packed >> 5 & 7)])
         }
-        let t = jobs.startedAt[row]
-        if t != JobTable.nullInt {
-            ids.append(hourValue[clock.hour(micros: t)])
-            ids.append(weekdayValue[clock.weekday(micros: t)])
-        }
-        let d = jobs.durationSeconds[row]
-        if !d.isNaN { ids.append(durationValue[DurationPattern.bucket(d)]) }
-        for decile in deciles {
-            let v = value(decile.figure, row: row)
-            var bin = 0
-            while bin < decile.cuts.count, v >= decile.cuts[bin] { bin += 1 }
-            ids.append(decile.first + bin)
-        }
+        let bucket = Int(packed >> 8 & 7)
+        if bucket < 7 { ids.append(durationValue[bucket]) }
+        for (k, decile) in deciles.enumerated() { ids.append(decile.first + Int(packed >> UInt64(11 + 4 * k) & 15)) }
     }
 }
