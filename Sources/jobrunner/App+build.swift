@@ -300,7 +300,7 @@ func buildRouter(
         maxBodyBytes: configuration.http.maxBodyBytes,
         stateDirectory: configuration.stateDirectory
     ).addRoutes(to: router)
-    SystemController(supervisor: service).addRoutes(to: router)
+    SystemController(supervisor: service, rules: try configuration.patterns.rules()).addRoutes(to: router)
     EventsController(hub: events).addRoutes(to: router)
     LivePageController().addRoutes(to: router)
     QueuesController(supervisor: service, audit: audit).addRoutes(to: router)

@@ -26,6 +26,26 @@ struct AnalysisFlags: ParsableArguments {
     @Option(help: "A burst is a rolling-window peak at least this many times the run's average.")
     var burstFactor: Double = 4
 
+    @Option(
+        name: .customLong("patterns"),
+        help: ArgumentHelp(
+            "A JSON file of pattern rules, run after the built-in patterns (see samples/patterns.json).",
+            valueName: "file"
+        )
+    )
+    var patternsFile: String?
+
+    /// The rules of `--patterns`; a missing file exits 66, a bad one 65, naming the rule.
+    func rules() throws -> [PatternRule] {
+        guard let patternsFile else { return [] }
+        do {
+            return try PatternRule.load(path: patternsFile)
+        } catch {
+            Diagnostics.error(error.message)
+            throw ExitCode(error.missing ? Diagnostics.noInput : Diagnostics.dataError)
+        }
+    }
+
     /// The options checked by the code `GET /v1/stats` uses, errors named as flags.
     func options() throws -> (options: AnalysisOptions, patterns: [String]) {
         do {
@@ -36,9 +56,10 @@ struct AnalysisFlags: ParsableArguments {
                 stalledAfterSeconds: stalledAfter,
                 burstFactor: burstFactor,
                 showAll: all,
-                patterns: patterns
+                patterns: patterns,
+                rules: try rules()
             )
-        } catch {
+        } catch let error as AnalysisOptionsError {
             let flags = [
                 "pattern": "--pattern", "tz": "--tz", "minMatches": "--min-matches", "fdr": "--fdr",
                 "stalledAfter": "--stalled-after", "burstFactor": "--burst-factor",

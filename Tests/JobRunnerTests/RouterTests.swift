@@ -346,6 +346,32 @@ actor MemoryJobs: JobService {
         }
     }
 
+    /// `patterns.file`: its rules run in `GET /v1/stats`; a file that cannot be used
+    /// stops the start naming the key.
+    @Test func patternRulesFromTheConfigurationRunInStats() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(getpid()).json").path
+        try Data(#"[{"id":"by-name-rule","groupBy":"name"}]"#.utf8).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let configuration = Self.configuration { $0.patterns.file = file }
+        let service = MemoryJobs()
+        try await Self.withAPI(service, configuration: configuration) { client in
+            for _ in 0..<3 {
+                _ = try await Self.post(client, "/v1/jobs", #"{"name":"a","command":["/bin/true"]}"#)
+            }
+            let stats = Self.json(
+                try await client.execute(uri: "/v1/stats?pattern=by-name-rule&all=true", method: .get)
+            )
+            let patterns = stats["patterns"] as? [[String: Any]] ?? []
+            #expect(!patterns.isEmpty && patterns.allSatisfy { $0["pattern"] as? String == "by-name-rule" })
+        }
+        let bad = Self.configuration { $0.patterns.file = file + ".missing" }
+        await #expect {
+            try await Self.withAPI(configuration: bad) { _ in }
+        } throws: { error in
+            (error as? ConfigurationError)?.key == "patterns.file"
+        }
+    }
+
     @Test func tokensGuardEveryCallButHealthAndTheDocument() async throws {
         let configuration = Self.configuration()
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)

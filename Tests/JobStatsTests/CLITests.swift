@@ -164,6 +164,25 @@ struct CLITests {
         #expect(counts.values.reduce(0, +) == 5000)
     }
 
+    /// samples/patterns.json: its three rules run beside the built-in patterns.
+    @Test func patternRulesRunFromAFile() throws {
+        let root = CLI.packageRoot.path
+        let result = try CLI.run([
+            "analyze", root + "/samples/synth-small.jrsnap", "--tz", "UTC", "--format", "json", "--all",
+            "--patterns", root + "/samples/patterns.json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(AnalysisReport.self, from: Data(result.stdout.utf8))
+        let ids = Set(report.patterns.map(\.pattern))
+        #expect(ids.isSuperset(of: ["team", "slow-runs", "etl-hours", "name"]))
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bad-rules-\(getpid()).json").path
+        try Data(#"[{"id":"x","groupBy":"colour"}]"#.utf8).write(to: URL(fileURLWithPath: bad))
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        let refused = try CLI.run(["analyze", root + "/samples/synth-small.jrsnap", "--patterns", bad])
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("rule 1 ('x'): 'groupBy' 'colour'"))
+    }
+
     @Test func patternsListsEveryID() throws {
         let result = try CLI.run(["patterns"])
         for id in PatternSuite.ids { #expect(result.stdout.contains(id + " ")) }
@@ -180,6 +199,7 @@ struct CLITests {
         (["analyze", "/nonexistent/x.jrsnap"], 66, "/nonexistent/x.jrsnap"),
         (["analyze", "/nonexistent/x.csv"], 66, "no such file"),
         (["frobnicate"], 64, "Unexpected argument"),
+        (["analyze", "samples/synth-small.jrsnap", "--patterns", "/nonexistent/rules.json"], 66, "no such file"),
     ])
     func badInputGetsASysexitsCode(arguments: [String], status: Int32, message: String) throws {
         let result = try CLI.run(arguments)

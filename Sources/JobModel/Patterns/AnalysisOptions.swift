@@ -14,6 +14,8 @@ public struct AnalysisOptions: Sendable {
     public var burstFactor: Double
     /// List every group, not only significant ones of `minMatches` or more (`--all`).
     public var showAll: Bool
+    /// Patterns written as data (`--patterns FILE`, `patterns.file`), run after the built-in ones.
+    public var rules: [PatternRule]
 
     public init(
         timeZone: TimeZone = .current,
@@ -21,7 +23,8 @@ public struct AnalysisOptions: Sendable {
         falseDiscoveryRate: Double = 0.05,
         stalledAfterSeconds: Double = 60,
         burstFactor: Double = 4,
-        showAll: Bool = false
+        showAll: Bool = false,
+        rules: [PatternRule] = []
     ) {
         self.timeZone = timeZone
         self.minMatches = minMatches
@@ -29,6 +32,7 @@ public struct AnalysisOptions: Sendable {
         self.stalledAfterSeconds = stalledAfterSeconds
         self.burstFactor = burstFactor
         self.showAll = showAll
+        self.rules = rules
     }
 }
 
@@ -51,9 +55,10 @@ extension AnalysisOptions {
         stalledAfterSeconds: Double = 60,
         burstFactor: Double = 4,
         showAll: Bool = false,
-        patterns: [String] = []
+        patterns: [String] = [],
+        rules: [PatternRule] = []
     ) throws(AnalysisOptionsError) -> (options: AnalysisOptions, patterns: [String]) {
-        let known = PatternSuite.ids
+        let known = PatternSuite.ids + rules.map(\.id)
         for id in patterns where !known.contains(id) {
             throw AnalysisOptionsError(
                 field: "pattern",
@@ -84,7 +89,8 @@ extension AnalysisOptions {
             falseDiscoveryRate: falseDiscoveryRate,
             stalledAfterSeconds: stalledAfterSeconds,
             burstFactor: burstFactor,
-            showAll: showAll
+            showAll: showAll,
+            rules: rules
         )
         return (options, patterns)
     }
@@ -92,7 +98,8 @@ extension AnalysisOptions {
     /// The settings from query parameters (`tz`, `minMatches`, `fdr`, `stalledAfter`,
     /// `burstFactor`, `all`, `pattern` repeated): what `GET /v1/stats` takes.
     public static func parse(
-        _ parameters: [(name: String, value: String)]
+        _ parameters: [(name: String, value: String)],
+        rules: [PatternRule] = []
     ) throws(AnalysisOptionsError) -> (options: AnalysisOptions, patterns: [String]) {
         func one(_ name: String) -> String? { parameters.last { $0.name == name }?.value }
         func number<T: LosslessStringConvertible>(
@@ -119,7 +126,8 @@ extension AnalysisOptions {
             stalledAfterSeconds: try number("stalledAfter", 60.0, "a number of seconds"),
             burstFactor: try number("burstFactor", 4.0, "a number of 1 or more"),
             showAll: all,
-            patterns: parameters.filter { $0.name == "pattern" }.map(\.value)
+            patterns: parameters.filter { $0.name == "pattern" }.map(\.value),
+            rules: rules
         )
     }
 

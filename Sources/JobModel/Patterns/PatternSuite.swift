@@ -18,9 +18,9 @@ public enum PatternSuite {
             FlakyPattern(options: options),
             ChangePointPattern(options: options),
             ContrastPattern(options: options),
-        ]
+        ] + options.rules.map { RulePattern(rule: $0, options: options) }
     }
 
-    /// Every pattern id, in output order.
+    /// Every built-in pattern id, in output order.
     public static var ids: [String] { all(AnalysisOptions()).map(\.id) }
 }

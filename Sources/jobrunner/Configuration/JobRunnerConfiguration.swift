@@ -30,6 +30,8 @@ struct JobRunnerConfiguration: Sendable {
     var watchdog = WatchdogConfiguration()
     /// `notify.*`: for ``WebhookService`` (and the supervisor, which writes the outbox).
     var notify = NotifyConfiguration()
+    /// `patterns.*`: for `GET /v1/stats` (``SystemController``).
+    var patterns = PatternsConfiguration()
 
     /// The run files' directory: `runDirectory`, else `/dev/shm/jobrunner-HASH` (HASH of
     /// the absolute state directory) when /dev/shm exists, else `STATE/run`. Run files (a
@@ -468,6 +470,17 @@ struct JobRunnerConfiguration: Sendable {
         ) { c, v in
             c.security.tokensFile = v as? String
         },
+        Key(
+            name: "patterns.file",
+            kind: .optionalString,
+            summary:
+                "a JSON file of pattern rules that GET /v1/stats runs after the built-in patterns (as jobstats --patterns)"
+        ) { c, v throws(ConfigurationError) in
+            if let path = v as? String, path.isEmpty {
+                throw ConfigurationError(key: "patterns.file", "must be a path or null")
+            }
+            c.patterns.file = v as? String
+        },
         Key(name: "audit.file", kind: .optionalString, summary: "audit log (JSON Lines); null = STATE/audit.jsonl") {
             c,
             v in
@@ -658,6 +671,22 @@ struct SecurityConfiguration: Sendable {
     var allowedClients: [String]? = ["127.0.0.0/8", "::1/128"]
     /// The tokens file; when set every call but the health check needs a bearer token.
     var tokensFile: String? = nil
+}
+
+/// `patterns.*`.
+struct PatternsConfiguration: Sendable {
+    /// Pattern rules (`PatternRule`), read when the service starts.
+    var file: String? = nil
+
+    /// The rules of ``file``; a file that cannot be used stops the start (exit 78).
+    func rules() throws(ConfigurationError) -> [PatternRule] {
+        guard let file else { return [] }
+        do {
+            return try PatternRule.load(path: file)
+        } catch {
+            throw ConfigurationError(key: "patterns.file", "cannot be used: \(error.message)")
+        }
+    }
 }
 
 /// `audit.*`.

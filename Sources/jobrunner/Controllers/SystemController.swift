@@ -6,6 +6,8 @@ import NIOCore
 /// Health, version and stats.
 struct SystemController: Sendable {
     let supervisor: any JobService
+    /// `patterns.file`: rules run after the built-in patterns.
+    var rules: [PatternRule] = []
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/v1/health", use: health)
@@ -132,7 +134,7 @@ struct SystemController: Sendable {
         let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
         let (options, patterns): (AnalysisOptions, [String])
         do {
-            (options, patterns) = try AnalysisOptions.parse(parameters)
+            (options, patterns) = try AnalysisOptions.parse(parameters, rules: rules)
         } catch {
             throw APIError.invalid(error.description)
         }
