@@ -85,6 +85,28 @@ struct ChangePointTests {
         #expect(withFalseFinding <= 2, "\(withFalseFinding) of 40")
     }
 
+    /// The synthesizer's `step-change` plant: `etl-load`'s step is found within a day of
+    /// the planted time, from 7 % to 45 %; without the plant `etl-load` shows no step.
+    @Test func theSynthesizedStepIsFound() throws {
+        var synthesizer = HistorySynthesizer(seed: 3, jobCount: 30_000, days: 30)
+        synthesizer.plants = [.stepChange]
+        let table = synthesizer.generate()
+        let findings = ChangePointPattern(options: Self.options).evaluate(table, baseline: Baseline(table))
+        let step = try #require(findings.first { $0.group == "etl-load" })
+        #expect(step.significant)
+        #expect(step.value! < 0.65 && step.baselineValue! > 0.85, "45 % failing after, about 7 % before")
+        // "Since YYYY-MM-DD HH:MM": within a day of the planted step.
+        let since = try #require(
+            step.name.split(separator: " ").dropFirst().prefix(2).joined(separator: " ") as String?
+        )
+        let planted = Timestamp.date(micros: synthesizer.stepMicros)
+        let found = try #require(Timestamp.parse(since.replacingOccurrences(of: " ", with: "T") + ":00Z"))
+        #expect(abs(found.timeIntervalSince(planted)) < 86_400, "\(since) vs \(planted)")
+        let plain = HistorySynthesizer(seed: 3, jobCount: 30_000, days: 30).generate()
+        let none = ChangePointPattern(options: Self.options).evaluate(plain, baseline: Baseline(plain))
+        #expect(none.first { $0.group == "etl-load" }?.significant != true)
+    }
+
     @Test func theSplitStatisticOnAKnownSequence() throws {
         // 30 passes then 30 failures: the split is at 30 and overwhelming.
         let failed = Array(repeating: false, count: 30) + Array(repeating: true, count: 30)

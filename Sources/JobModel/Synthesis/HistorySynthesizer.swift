@@ -13,7 +13,9 @@ public import Foundation
 /// Behaviours planted only when asked (``plants``), so that the default history stays
 /// what the samples were made from:
 /// - `failing-label`: every tenth job carries `region=eu-west` (the rest `region=us-east`)
-///   and fails three times as often — what the `contrast` pattern must find.
+///   and fails three times as often — what the `contrast` pattern must find;
+/// - `step-change`: from 60 % of the history on, `etl-load` fails 45 % of the time (7 %
+///   before) — what `change-point` must find, and `jobstats compare` of the two halves.
 ///
 /// The same seed, count, days, start and plants always give the same jobs.
 public struct HistorySynthesizer: Sendable {
@@ -28,6 +30,7 @@ public struct HistorySynthesizer: Sendable {
     /// A behaviour planted on request.
     public enum Plant: String, CaseIterable, Sendable {
         case failingLabel = "failing-label"
+        case stepChange = "step-change"
     }
 
     public init(
@@ -217,6 +220,9 @@ public struct HistorySynthesizer: Sendable {
         return table
     }
 
+    /// When the `step-change` plant's step is.
+    public var stepMicros: Int64 { Timestamp.micros(start) + Int64(days * 0.6 * 86_400 * 1_000_000) }
+
     private func makeJob(id: Int, kind: Kind, attempt: Int, startMicros: Int64, random: inout Random) -> Job {
         let hour = Int((startMicros / 1_000_000 % 86_400) / 3600)
         var failure = kind.failure
@@ -226,6 +232,7 @@ public struct HistorySynthesizer: Sendable {
             labels["region"] = eu ? "eu-west" : "us-east"
             if eu { failure = min(0.9, failure * 3) }
         }
+        if plants.contains(.stepChange), kind.name == "etl-load", startMicros >= stepMicros { failure = 0.45 }
         if hour == 20 { failure = min(0.9, failure * 5 + 0.15) }
         if attempt > 1, let rescue = kind.retrySuccess { failure = 1 - rescue }
         let duration = Self.round(random.logNormal(median: kind.medianSeconds, sigma: 0.6), 1000)

@@ -11,7 +11,8 @@ extension JobStats {
                 family that retries rescue (sync-*), I/O bursts (backup-db), retry storms when \
                 feed-gameday fails, stalls (sync-ledger), crashes (report-finance). On request \
                 (--plant): failing-label (every tenth job has label region=eu-west and fails three \
-                times as often). The same options always give the same file.
+                times as often), step-change (from 60 % of the history on, etl-load fails 45 % \
+                instead of 7 %). The same options always give the same file.
                 """
         )
 
