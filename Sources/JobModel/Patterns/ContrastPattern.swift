@@ -109,6 +109,7 @@ public struct ContrastPattern: Pattern {
             findings.append(
                 finding(
                     group: attributes.label(id),
+                    name: "Jobs " + attributes.phrase(id),
                     failed: failed[id],
                     decided: decided[id],
                     base: base,
@@ -183,6 +184,7 @@ public struct ContrastPattern: Pattern {
             guard explainsMore || options.showAll else { return nil }
             return finding(
                 group: attributes.label(a) + " AND " + attributes.label(b),
+                name: "Jobs " + attributes.phrase(a) + ", and " + attributes.phrase(b),
                 failed: f,
                 decided: d,
                 base: base,
@@ -194,6 +196,7 @@ public struct ContrastPattern: Pattern {
 
     private func finding(
         group: String,
+        name: String,
         failed: Int,
         decided: Int,
         base: Double,
@@ -204,7 +207,7 @@ public struct ContrastPattern: Pattern {
         return Finding(
             pattern: id,
             group: group,
-            name: "Jobs with \(group)",
+            name: name,
             metric: "failureRate",
             value: rate,
             baselineValue: base,
@@ -223,6 +226,7 @@ public struct ContrastPattern: Pattern {
 /// array lookups by string-pool index, no hashing of strings per job.
 private struct Attributes {
     private(set) var labels: [String] = []
+    private var phrases: [String] = []
     private var index: [String: Int] = [:]
     let jobs: JobTable
     var clock: LocalClock
@@ -252,12 +256,21 @@ private struct Attributes {
     var count: Int { labels.count }
 
     func label(_ id: Int) -> String { labels[id] }
+    func phrase(_ id: Int) -> String { phrases[id] }
 
-    private mutating func add(_ label: String) -> Int {
+    /// The value `label` (the finding's group), with `phrase`, what a sentence says of its
+    /// jobs ("labelled team=data").
+    private mutating func add(_ label: String, _ phrase: String) -> Int {
         if let id = index[label] { return id }
         labels.append(label)
+        phrases.append(phrase)
         index[label] = labels.count - 1
         return labels.count - 1
+    }
+
+    /// `/usr/bin/python3` → `python3`.
+    private func base(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
     }
 
     init(_ jobs: JobTable, options: AnalysisOptions) {
@@ -277,9 +290,10 @@ private struct Attributes {
             let name = Int(jobs.name[row])
             if nameValue[name] < 0 {
                 let text = jobs.strings[UInt32(name)]
-                nameValue[name] = Int32(add("name \(text)"))
+                nameValue[name] = Int32(add("name \(text)", "named '\(text)'"))
                 let family = NamePrefixPattern.prefix(of: text)
-                familyValue[name] = family == text ? -1 : Int32(add("family \(family)"))
+                familyValue[name] =
+                    family == text ? -1 : Int32(add("family \(family)", "whose name starts with '\(family)'"))
             }
             let args = Int(jobs.commandOffsets[row])..<Int(jobs.commandOffsets[row + 1])
             if let first = args.first {
@@ -287,25 +301,28 @@ private struct Attributes {
                 if commandValue[command] < 0 {
                     let text = jobs.strings[UInt32(command)]
                     commandValue[command] = Int32(
-                        add("command \(text.split(separator: "/").last.map(String.init) ?? text)")
+                        add("command \(base(text))", "running '\(base(text))'")
                     )
                 }
                 for k in args.dropFirst() { argumentCounts[Int(jobs.commandArgs[k])] += 1 }
             }
             let cwd = jobs.cwd[row]
             if cwd != JobTable.nullString, cwdValue[Int(cwd)] < 0 {
-                cwdValue[Int(cwd)] = Int32(add("cwd \(jobs.strings[cwd])"))
+                cwdValue[Int(cwd)] = Int32(add("cwd \(jobs.strings[cwd])", "run in \(jobs.strings[cwd])"))
             }
             let instance = Int(jobs.instance[row])
             if instanceValue[instance] < 0 {
-                instanceValue[instance] = Int32(add("instance \(jobs.strings[UInt32(instance)])"))
+                instanceValue[instance] = Int32(
+                    add("instance \(jobs.strings[UInt32(instance)])", "on instance '\(jobs.strings[UInt32(instance)])'")
+                )
             }
             for k in Int(jobs.labelOffsets[row])..<Int(jobs.labelOffsets[row + 1]) {
                 let key = UInt64(jobs.labelKeys[k]) << 32 | UInt64(jobs.labelValues[k])
                 if let id = labelValue[key] {
                     labelAttribute.append(Int32(id))
                 } else {
-                    let id = add("label \(jobs.strings[jobs.labelKeys[k]])=\(jobs.strings[jobs.labelValues[k]])")
+                    let pair = "\(jobs.strings[jobs.labelKeys[k]])=\(jobs.strings[jobs.labelValues[k]])"
+                    let id = add("label \(pair)", "labelled \(pair)")
                     labelValue[key] = id
                     labelAttribute.append(Int32(id))
                 }
@@ -318,10 +335,14 @@ private struct Attributes {
         }
         .sorted { (argumentCounts[$0], $1) > (argumentCounts[$1], $0) }
         .prefix(ContrastPattern.argumentLimit)
-        for a in frequent { argumentValue[a] = Int32(add("argument \(jobs.strings[UInt32(a)])")) }
-        hourValue = (0..<24).map { add("hour \($0)") }
-        weekdayValue = DayOfWeekPattern.days.map { add("weekday \($0)") }
-        durationValue = DurationPattern.buckets.map { add("duration \($0)") }
+        for a in frequent {
+            argumentValue[a] = Int32(
+                add("argument \(jobs.strings[UInt32(a)])", "with the argument '\(jobs.strings[UInt32(a)])'")
+            )
+        }
+        hourValue = (0..<24).map { add("hour \($0)", "started between \(HourOfDayPattern.label($0))") }
+        weekdayValue = DayOfWeekPattern.days.map { add("weekday \($0)", "started on a \($0)") }
+        durationValue = DurationPattern.buckets.map { add("duration \($0)", "that ran \($0)") }
         running()
         for figure in Figure.allCases { addDeciles(figure) }
         derive()
@@ -410,7 +431,8 @@ private struct Attributes {
                 : k == cuts.count
                     ? "≥ \(number(cuts[k - 1]))"
                     : "\(number(cuts[k - 1]))–\(number(cuts[k]))"
-            _ = add("\(figure.rawValue) \(cuts.isEmpty ? "any" : range)")
+            let text = "\(figure.rawValue) \(cuts.isEmpty ? "any" : range)"
+            _ = add(text, "with \(text)")
         }
         deciles.append((figure, cuts, first))
     }

@@ -278,8 +278,10 @@ enum LivePage {
           const repeated = (f) => tested.some((g) =>
             (g.group.length > f.group.length && g.group.includes(f.group) || g.group === f.group && g.pattern < f.pattern) &&
             g.metric === f.metric && g.matchCount === f.matchCount && g.hitCount === f.hitCount);
+          let contrast = 0;
           const findings = tested.filter((f) => !repeated(f))
             .sort((x, y) => x.pValue - y.pValue || x.pattern.localeCompare(y.pattern) || x.group.localeCompare(y.group))
+            .filter((f) => f.pattern !== "contrast" || ++contrast <= 2)
             .slice(0, 8);
           if (!findings.length) { $("findings").innerHTML = head + '<p class="empty">Nothing stands out: no group differs significantly from the rest.</p>'; return; }
           $("findings").innerHTML = head + "<ul class=findings>" + findings.map((f) =>
