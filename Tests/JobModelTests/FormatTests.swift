@@ -89,7 +89,7 @@ struct FormatTests {
         #expect(JobCSV.columns.first == "id")
         #expect(JobCSV.columns.contains("cpuPercentMax"))
         #expect(!JobCSV.columns.contains("metrics"))
-        #expect(JobCSV.columns.count == 42)
+        #expect(JobCSV.columns.count == 44)
         #expect(JobCSV.columns.last == "memoryPeakBytes")
     }
 

@@ -64,6 +64,11 @@ enum TestJobs {
             timeoutSeconds: id % 7 == 0 ? Double(id) / 4 : nil,
             maxRssBytes: id > 300 && id % 5 == 0 ? id << 20 : nil,
             retries: id > 600 ? id % 4 : nil,
+            // Failure signatures: only in some batches (absent columns read as null).
+            errorTail: id > 200 && id % 6 == 1
+                ? "Traceback (most recent call last):\n  \"/srv/x.py\", line \(id)\r\nValueError: bad, \"\(id)\"\n"
+                : nil,
+            errorSignature: id > 200 && id % 6 == 1 ? "ValueError: bad, \"<n>\"" : nil,
             metrics: JobMetrics(
                 sampleCount: id % 100,
                 cpuPercentAvg: Double(id % 1000) / 10,

@@ -41,6 +41,31 @@ struct ServiceTests {
         await server.stop()
     }
 
+    /// A job that fails keeps what its stderr said last, and its signature; one that
+    /// succeeds keeps nothing; `jobs.errorTailBytes` bounds the tail.
+    @Test func aFailedJobKeepsItsErrorTailAndSignature() async throws {
+        let server = try await TestServer(settings: ["jobs.errorTailBytes": "100"])
+        let failing = try await server.launch([
+            "name": "tail", "retries": 0,
+            "command": [
+                "/bin/sh", "-c",
+                "seq 1 200 >&2; echo \"open /srv/data/$$.csv failed at 2026-11-29T10:00:01Z: errno 2\" >&2; exit 4",
+            ],
+        ])
+        let ok = try await server.launch(["name": "ok", "command": ["/bin/sh", "-c", "echo fine >&2"]])
+        let failed = try await server.waitForEnd(failing)
+        #expect(failed.status == .failed)
+        let tail = try #require(failed.errorTail)
+        #expect(tail.utf8.count <= 100)
+        #expect(tail.hasSuffix("failed at 2026-11-29T10:00:01Z: errno 2\n"))
+        #expect(!tail.hasPrefix("\n") && tail.first?.isNumber == true, "starts at a line: \(tail)")
+        let signature = try #require(failed.errorSignature)
+        #expect(signature.hasSuffix("open <path> failed at <time>: errno <n>"))
+        #expect(signature.split(separator: "\n").count <= ErrorSignature.lines)
+        #expect(try await server.waitForEnd(ok).errorTail == nil)
+        await server.stop()
+    }
+
     @Test func noRetryExitCodesAndRetriesZero() async throws {
         let server = try await TestServer(settings: ["jobs.noRetryExitCodes": "[64]"])
         let a = try await server.launch(["name": "usage", "command": ["/bin/sh", "-c", "exit 64"]])

@@ -212,6 +212,8 @@ private struct TableReader {
             case .timeoutSeconds: row.timeoutSeconds = try values.double(cell, column, line) ?? .nan
             case .maxRssBytes: row.maxRssBytes = try values.int(cell, column, line) ?? JobTable.nullInt
             case .retries: row.retries = try values.int(cell, column, line) ?? JobTable.nullInt
+            case .errorTail: row.errorTail = optionalString(cell)
+            case .errorSignature: row.errorSignature = optionalString(cell)
             case .metrics: try readMetric(cell, column, line)
             }
         }

@@ -52,6 +52,8 @@ public enum JobCSV {
         cells.append(job.timeoutSeconds.map { "\($0)" } ?? "")
         cells.append(opt(job.maxRssBytes))
         cells.append(opt(job.retries))
+        cells.append(job.errorTail ?? "")
+        cells.append(job.errorSignature ?? "")
         for column in MetricColumn.allCases { cells.append(job.metrics.csvCell(column)) }
         return cells.map(escape).joined(separator: ",") + "\r\n"
     }

@@ -224,6 +224,12 @@ private struct LinesReader {
         case .retries:
             guard let v = optionalInteger(&s) else { return false }
             row.retries = v
+        case .errorTail:
+            guard let v = optionalString(&s) else { return false }
+            row.errorTail = v
+        case .errorSignature:
+            guard let v = optionalString(&s) else { return false }
+            row.errorSignature = v
         case .metrics: return s.null() || metricsObject(&s)
         }
         return true

@@ -5,7 +5,7 @@ extension Job: Codable {
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, instance, name, command, cwd, labels, status, pid, startedAt, endedAt, durationSeconds
         case exitCode, signal, reason, attempt, parentId, retriedBy, queue, rerunOf, scheduleId
-        case timeoutSeconds, maxRssBytes, retries, metrics
+        case timeoutSeconds, maxRssBytes, retries, errorTail, errorSignature, metrics
     }
 
     /// Encodes every field; absent values are written as `null` so that every record has
@@ -35,6 +35,8 @@ extension Job: Codable {
         try c.encode(timeoutSeconds, forKey: .timeoutSeconds)
         try c.encode(maxRssBytes, forKey: .maxRssBytes)
         try c.encode(retries, forKey: .retries)
+        try c.encode(errorTail, forKey: .errorTail)
+        try c.encode(errorSignature, forKey: .errorSignature)
         try c.encode(metrics, forKey: .metrics)
     }
 
@@ -78,6 +80,8 @@ extension Job: Codable {
             timeoutSeconds: try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds),
             maxRssBytes: try c.decodeIfPresent(Int.self, forKey: .maxRssBytes),
             retries: try c.decodeIfPresent(Int.self, forKey: .retries),
+            errorTail: try c.decodeIfPresent(String.self, forKey: .errorTail),
+            errorSignature: try c.decodeIfPresent(String.self, forKey: .errorSignature),
             metrics: try c.decodeIfPresent(JobMetrics.self, forKey: .metrics) ?? JobMetrics()
         )
     }

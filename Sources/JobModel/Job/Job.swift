@@ -46,6 +46,12 @@ public struct Job: Sendable, Hashable {
     public var maxRssBytes: Int?
     /// The retries its request allowed.
     public var retries: Int?
+    /// The last bytes (`jobs.errorTailBytes`, 4 KiB) of the stderr of a job that did not
+    /// succeed; `nil` when it wrote none or succeeded.
+    public var errorTail: String?
+    /// ``errorTail`` with numbers, hex, UUIDs, paths and times masked (``ErrorSignature``):
+    /// the same failure gives the same signature from run to run.
+    public var errorSignature: String?
     public var metrics: JobMetrics
 
     public init(
@@ -72,6 +78,8 @@ public struct Job: Sendable, Hashable {
         timeoutSeconds: Double? = nil,
         maxRssBytes: Int? = nil,
         retries: Int? = nil,
+        errorTail: String? = nil,
+        errorSignature: String? = nil,
         metrics: JobMetrics = JobMetrics()
     ) {
         self.id = id
@@ -97,6 +105,8 @@ public struct Job: Sendable, Hashable {
         self.timeoutSeconds = timeoutSeconds
         self.maxRssBytes = maxRssBytes
         self.retries = retries
+        self.errorTail = errorTail
+        self.errorSignature = errorSignature
         self.metrics = metrics
     }
 

@@ -18,6 +18,7 @@ public enum PatternSuite {
             FlakyPattern(options: options),
             ChangePointPattern(options: options),
             ContrastPattern(options: options),
+            FailureSignaturePattern(options: options),
         ] + options.rules.map { RulePattern(rule: $0, options: options) }
     }
 

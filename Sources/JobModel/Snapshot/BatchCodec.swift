@@ -77,6 +77,16 @@ enum BatchCodec {
         return values
     }
 
+    /// Nullable string columns added after format 1 (batch-local indices + 1, 0 = null),
+    /// written like ``optionalIntegers``.
+    ///
+    /// `nonisolated(unsafe)`: as ``MetricColumn/columns`` — constant key paths, only read.
+    nonisolated(unsafe) static let optionalStrings:
+        [(table: WritableKeyPath<JobTable, [UInt32]>, batch: WritableKeyPath<Batch, [UInt32]>, field: String)] = [
+            (\.queue, \.queue, "queue"), (\.errorTail, \.errorTail, "errorTail"),
+            (\.errorSignature, \.errorSignature, "errorSignature"),
+        ]
+
     /// Nullable integer columns added after format 1 shipped: written only when a row of
     /// the batch has a value (absent = every row null), so older readers skip them.
     ///
@@ -153,8 +163,9 @@ enum BatchCodec {
         batch.parentID = table.parentId[rows].map(nullable)
         batch.retriedBy = table.retriedBy[rows].map(nullable)
         // Workflow columns: written only when a row of the batch has a value.
-        if table.queue[rows].contains(where: { $0 != JobTable.nullString }) {
-            batch.queue = table.queue[rows].map(localNullable)
+        for column in optionalStrings
+        where table[keyPath: column.table][rows].contains(where: { $0 != JobTable.nullString }) {
+            batch[keyPath: column.batch] = table[keyPath: column.table][rows].map(localNullable)
         }
         for column in optionalIntegers
         where table[keyPath: column.table][rows].contains(where: { $0 != JobTable.nullInt }) {
@@ -240,7 +251,9 @@ enum BatchCodec {
             try check(count, field)
         }
         // Optional columns (absent = every row null).
-        if !batch.queue.isEmpty { try check(batch.queue.count, "queue") }
+        for column in optionalStrings where !batch[keyPath: column.batch].isEmpty {
+            try check(batch[keyPath: column.batch].count, column.field)
+        }
         for column in optionalIntegers where !batch[keyPath: column.batch].isEmpty {
             try check(batch[keyPath: column.batch].count, column.field)
         }
@@ -265,7 +278,7 @@ enum BatchCodec {
         try checkIndices(batch.labelKeys, "label keys")
         try checkIndices(batch.labelValues, "label values")
         try checkIndices(batch.reason, "reason", nullable: true)
-        try checkIndices(batch.queue, "queue", nullable: true)
+        for column in optionalStrings { try checkIndices(batch[keyPath: column.batch], column.field, nullable: true) }
         if let bad = batch.status.first(where: { $0 >= 256 || JobStatus(code: UInt8($0)) == nil }) {
             throw .invalid("status: unknown code \(bad)")
         }
@@ -345,10 +358,13 @@ enum BatchCodec {
         table.attempt.append(contentsOf: batch.attempt.lazy.map { Int64($0) })
         table.parentId.append(contentsOf: batch.parentID.lazy.map(fromNullable))
         table.retriedBy.append(contentsOf: batch.retriedBy.lazy.map(fromNullable))
-        if batch.queue.isEmpty {
-            table.queue.append(contentsOf: repeatElement(JobTable.nullString, count: n))
-        } else {
-            table.queue.append(contentsOf: batch.queue.lazy.map(remapNullable))
+        for column in optionalStrings {
+            let values = batch[keyPath: column.batch]
+            if values.isEmpty {
+                table[keyPath: column.table].append(contentsOf: repeatElement(JobTable.nullString, count: n))
+            } else {
+                table[keyPath: column.table].append(contentsOf: values.lazy.map(remapNullable))
+            }
         }
         for column in optionalIntegers {
             let values = batch[keyPath: column.batch]

@@ -374,6 +374,17 @@ nonisolated struct Jobrunner_Snapshot_V1_Batch: @unchecked Sendable {
     set {_uniqueStorage()._retries = newValue}
   }
 
+  /// Added with failure signatures; like 49, absent when no row of the batch has one.
+  var errorTail: [UInt32] {
+    get {_storage._errorTail}
+    set {_uniqueStorage()._errorTail = newValue}
+  }
+
+  var errorSignature: [UInt32] {
+    get {_storage._errorSignature}
+    set {_uniqueStorage()._errorSignature = newValue}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -472,7 +483,7 @@ nonisolated extension Jobrunner_Snapshot_V1_DoubleColumn: SwiftProtobuf.Message,
 
 nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Batch"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}strings\0\u{3}id_delta\0\u{1}instance\0\u{1}name\0\u{3}command_count\0\u{3}command_args\0\u{1}cwd\0\u{3}label_count\0\u{3}label_keys\0\u{3}label_values\0\u{1}status\0\u{1}pid\0\u{3}started_at_delta\0\u{3}ended_at_delta\0\u{3}duration_seconds\0\u{3}exit_code\0\u{1}signal\0\u{1}reason\0\u{1}attempt\0\u{3}parent_id\0\u{3}retried_by\0\u{4}\u{8}sample_count\0\u{3}cpu_percent_avg\0\u{3}cpu_percent_max\0\u{3}cpu_seconds\0\u{3}rss_bytes_avg\0\u{3}rss_bytes_max\0\u{3}rss_trend_bytes_per_second\0\u{3}memory_leak_suspected\0\u{3}io_ops_per_second_avg\0\u{3}io_ops_per_second_peak\0\u{3}io_read_bytes\0\u{3}io_write_bytes\0\u{3}net_connections_per_second_avg\0\u{3}net_connections_per_second_peak\0\u{3}net_connections_total\0\u{3}stalled_seconds\0\u{3}process_count_max\0\u{3}leftover_processes\0\u{3}memory_peak_bytes\0\u{1}queue\0\u{3}rerun_of\0\u{3}schedule_id\0\u{3}timeout_seconds\0\u{3}max_rss_bytes\0\u{1}retries\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}strings\0\u{3}id_delta\0\u{1}instance\0\u{1}name\0\u{3}command_count\0\u{3}command_args\0\u{1}cwd\0\u{3}label_count\0\u{3}label_keys\0\u{3}label_values\0\u{1}status\0\u{1}pid\0\u{3}started_at_delta\0\u{3}ended_at_delta\0\u{3}duration_seconds\0\u{3}exit_code\0\u{1}signal\0\u{1}reason\0\u{1}attempt\0\u{3}parent_id\0\u{3}retried_by\0\u{4}\u{8}sample_count\0\u{3}cpu_percent_avg\0\u{3}cpu_percent_max\0\u{3}cpu_seconds\0\u{3}rss_bytes_avg\0\u{3}rss_bytes_max\0\u{3}rss_trend_bytes_per_second\0\u{3}memory_leak_suspected\0\u{3}io_ops_per_second_avg\0\u{3}io_ops_per_second_peak\0\u{3}io_read_bytes\0\u{3}io_write_bytes\0\u{3}net_connections_per_second_avg\0\u{3}net_connections_per_second_peak\0\u{3}net_connections_total\0\u{3}stalled_seconds\0\u{3}process_count_max\0\u{3}leftover_processes\0\u{3}memory_peak_bytes\0\u{1}queue\0\u{3}rerun_of\0\u{3}schedule_id\0\u{3}timeout_seconds\0\u{3}max_rss_bytes\0\u{1}retries\0\u{3}error_tail\0\u{3}error_signature\0")
 
   fileprivate class _StorageClass {
     var _count: UInt32 = 0
@@ -522,6 +533,8 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
     var _timeoutSeconds: Jobrunner_Snapshot_V1_DoubleColumn? = nil
     var _maxRssBytes: [UInt64] = []
     var _retries: [UInt64] = []
+    var _errorTail: [UInt32] = []
+    var _errorSignature: [UInt32] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -579,6 +592,8 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
       _timeoutSeconds = source._timeoutSeconds
       _maxRssBytes = source._maxRssBytes
       _retries = source._retries
+      _errorTail = source._errorTail
+      _errorSignature = source._errorSignature
     }
   }
 
@@ -644,6 +659,8 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
         case 52: try { try decoder.decodeSingularMessageField(value: &_storage._timeoutSeconds) }()
         case 53: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._maxRssBytes) }()
         case 54: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._retries) }()
+        case 55: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._errorTail) }()
+        case 56: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._errorSignature) }()
         default: break
         }
       }
@@ -797,6 +814,12 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
       if !_storage._retries.isEmpty {
         try visitor.visitPackedUInt64Field(value: _storage._retries, fieldNumber: 54)
       }
+      if !_storage._errorTail.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._errorTail, fieldNumber: 55)
+      }
+      if !_storage._errorSignature.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._errorSignature, fieldNumber: 56)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -853,6 +876,8 @@ nonisolated extension Jobrunner_Snapshot_V1_Batch: SwiftProtobuf.Message, SwiftP
         if _storage._timeoutSeconds != rhs_storage._timeoutSeconds {return false}
         if _storage._maxRssBytes != rhs_storage._maxRssBytes {return false}
         if _storage._retries != rhs_storage._retries {return false}
+        if _storage._errorTail != rhs_storage._errorTail {return false}
+        if _storage._errorSignature != rhs_storage._errorSignature {return false}
         return true
       }
       if !storagesAreEqual {return false}

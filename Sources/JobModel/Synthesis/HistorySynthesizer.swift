@@ -16,6 +16,10 @@ public import Foundation
 ///   and fails three times as often — what the `contrast` pattern must find;
 /// - `step-change`: from 60 % of the history on, `etl-load` fails 45 % of the time (7 %
 ///   before) — what `change-point` must find, and `jobstats compare` of the two halves.
+/// - `new-error`: every job that did not succeed has an error tail (a message per family,
+///   with ids, paths and times that change from run to run), and from the job at 92 % of
+///   the count on `etl-load` fails with a message never seen before — what `failure-signature` must
+///   report as new.
 ///
 /// The same seed, count, days, start and plants always give the same jobs.
 public struct HistorySynthesizer: Sendable {
@@ -31,6 +35,7 @@ public struct HistorySynthesizer: Sendable {
     public enum Plant: String, CaseIterable, Sendable {
         case failingLabel = "failing-label"
         case stepChange = "step-change"
+        case newError = "new-error"
     }
 
     public init(
@@ -220,6 +225,9 @@ public struct HistorySynthesizer: Sendable {
         return table
     }
 
+    /// The first job id that can have the `new-error` plant's new message.
+    public var newErrorFromID: Int { jobCount / 100 * 92 }
+
     /// When the `step-change` plant's step is.
     public var stepMicros: Int64 { Timestamp.micros(start) + Int64(days * 0.6 * 86_400 * 1_000_000) }
 
@@ -289,6 +297,25 @@ public struct HistorySynthesizer: Sendable {
             stalledSeconds: stalled,
             processCountMax: random.int(1...6)
         )
+        var errorTail: String? = nil
+        if plants.contains(.newError), status != .succeeded {
+            let n = random.int(1000...99_999)
+            let family = kind.name.split(separator: "-").first.map(String.init) ?? ""
+            let message: String
+            if kind.name == "etl-load" && id >= newErrorFromID {
+                message = "KeyError: 'currency' in row \(n) of /data/in/\(n).csv"
+            } else {
+                message =
+                    switch family {
+                    case "etl": "psycopg2.OperationalError: could not connect to server 10.0.\(n % 256).\(n % 7):5432"
+                    case "sync": "HTTPError: 503 from https://api.example.com/v2/items/\(n) after 30.0 s"
+                    case "feed": "timeout: no data for match \(n) since 2026-01-05T20:00:00Z"
+                    case "report": "Segmentation fault (core dumped) at 0x7f\(String(n, radix: 16))"
+                    default: "error \(n): job failed"
+                    }
+            }
+            errorTail = "INFO starting run \(n)\nINFO step 1 done\n\(message)\n"
+        }
         return Job(
             id: id,
             instance: instance,
@@ -305,6 +332,8 @@ public struct HistorySynthesizer: Sendable {
             signal: signal,
             reason: reason,
             attempt: attempt,
+            errorTail: errorTail,
+            errorSignature: errorTail.flatMap(ErrorSignature.of),
             metrics: metrics
         )
     }

@@ -26,6 +26,8 @@ struct TableRow {
     var timeoutSeconds = Double.nan
     var maxRssBytes = JobTable.nullInt
     var retries = JobTable.nullInt
+    var errorTail = JobTable.nullString
+    var errorSignature = JobTable.nullString
     /// The metrics by their index in ``MetricColumn/columns``: integers and reals (flags
     /// as 0 or 1 in `integers`).
     var integers = [Int64](repeating: 0, count: MetricColumn.columns.count)
@@ -54,6 +56,8 @@ struct TableRow {
         scheduleId = JobTable.nullInt
         maxRssBytes = JobTable.nullInt
         retries = JobTable.nullInt
+        errorTail = JobTable.nullString
+        errorSignature = JobTable.nullString
         command.removeAll(keepingCapacity: true)
         labels.removeAll(keepingCapacity: true)
         for k in integers.indices {
@@ -164,6 +168,8 @@ extension JobTable {
         timeoutSeconds.append(row.timeoutSeconds)
         maxRssBytes.append(row.maxRssBytes)
         retries.append(row.retries)
+        errorTail.append(row.errorTail)
+        errorSignature.append(row.errorSignature)
         metrics.append(row)
         count += 1
     }
@@ -199,6 +205,8 @@ extension TableRow {
         timeoutSeconds = job.timeoutSeconds ?? .nan
         maxRssBytes = int(job.maxRssBytes)
         retries = int(job.retries)
+        errorTail = string(job.errorTail)
+        errorSignature = string(job.errorSignature)
         for (k, (column, _)) in MetricColumn.columns.enumerated() {
             switch job.metrics[column: column] {
             case .integer(let v): integers[k] = Int64(v)

@@ -1,6 +1,7 @@
 extension JobTable {
     /// Replaces what can change in a job's life at `row` with `job`'s values: status, pid,
-    /// times, exit code, signal, reason, the retry link and the metrics. What a job is
+    /// times, exit code, signal, reason, the retry link, the error tail and signature and
+    /// the metrics. What a job is
     /// (id, instance, name, command, cwd, labels, attempt, parent, queue, rerun, schedule,
     /// limits) is set when it is
     /// created and never changes, so it is kept.
@@ -15,6 +16,8 @@ extension JobTable {
         signal[row] = intOrNull(job.signal)
         reason[row] = job.reason.map { strings.intern($0) } ?? Self.nullString
         retriedBy[row] = intOrNull(job.retriedBy)
+        errorTail[row] = job.errorTail.map { strings.intern($0) } ?? Self.nullString
+        errorSignature[row] = job.errorSignature.map { strings.intern($0) } ?? Self.nullString
         setMetrics(job.metrics, row: row)
     }
 

@@ -47,6 +47,9 @@ public struct JobTable: Sendable {
     public internal(set) var timeoutSeconds: [Double] = []
     public internal(set) var maxRssBytes: [Int64] = []
     public internal(set) var retries: [Int64] = []
+    /// `nullString` for none.
+    public internal(set) var errorTail: [UInt32] = []
+    public internal(set) var errorSignature: [UInt32] = []
 
     public internal(set) var sampleCount: [Int64] = []
     public internal(set) var cpuPercentAvg: [Double] = []
@@ -104,6 +107,8 @@ public struct JobTable: Sendable {
         timeoutSeconds.reserveCapacity(total)
         maxRssBytes.reserveCapacity(total)
         retries.reserveCapacity(total)
+        errorTail.reserveCapacity(total)
+        errorSignature.reserveCapacity(total)
         reserveMetricCapacity(total)
     }
 
@@ -140,6 +145,8 @@ public struct JobTable: Sendable {
         timeoutSeconds.append(job.timeoutSeconds ?? .nan)
         maxRssBytes.append(intOrNull(job.maxRssBytes))
         retries.append(intOrNull(job.retries))
+        errorTail.append(job.errorTail.map { strings.intern($0) } ?? Self.nullString)
+        errorSignature.append(job.errorSignature.map { strings.intern($0) } ?? Self.nullString)
         appendMetrics(job.metrics)
         count += 1
     }
@@ -178,6 +185,8 @@ public struct JobTable: Sendable {
             timeoutSeconds: timeoutSeconds[row].isNaN ? nil : timeoutSeconds[row],
             maxRssBytes: int(maxRssBytes[row]),
             retries: int(retries[row]),
+            errorTail: str(errorTail[row]),
+            errorSignature: str(errorSignature[row]),
             metrics: metrics(row: row)
         )
     }
@@ -221,6 +230,8 @@ public struct JobTable: Sendable {
         appendRemapped(&labelValues, other.labelValues)
         appendRemapped(&reason, other.reason)
         appendRemapped(&queue, other.queue)
+        appendRemapped(&errorTail, other.errorTail)
+        appendRemapped(&errorSignature, other.errorSignature)
         status += other.status
         pid += other.pid
         startedAt += other.startedAt
@@ -279,6 +290,8 @@ public struct JobTable: Sendable {
         timeoutSeconds.append(other.timeoutSeconds[row])
         maxRssBytes.append(other.maxRssBytes[row])
         retries.append(other.retries[row])
+        errorTail.append(other.errorTail[row])
+        errorSignature.append(other.errorSignature[row])
         appendMetrics(of: other, row: row)
         count += 1
     }

@@ -297,6 +297,14 @@ struct JobRunnerConfiguration: Sendable {
             }
         },
         Key(
+            name: "jobs.errorTailBytes",
+            kind: .int,
+            summary:
+                "the last bytes of stderr kept in the record of a job that did not succeed (errorTail, errorSignature); 0 = none"
+        ) { c, v throws(ConfigurationError) in
+            c.jobs.errorTailBytes = try within(try value(v, as: Int.self), 0...(1 << 20), "jobs.errorTailBytes")
+        },
+        Key(
             name: "jobs.leftoverProcesses",
             kind: .string,
             summary:
@@ -647,6 +655,9 @@ struct JobsConfiguration: Sendable {
     /// `jobs.maxLogBytes`: each of a job's stdout and stderr files keeps at most this many
     /// bytes (the newest); `nil` = unlimited.
     var maxLogBytes: Int? = 64 << 20
+    /// `jobs.errorTailBytes`: the last bytes of stderr a record of a job that did not
+    /// succeed keeps (`errorTail`, and `errorSignature` from it); 0 = none.
+    var errorTailBytes = 4_096
     /// `jobs.leftoverProcesses`: what happens to descendants still running when the job's
     /// own process exits.
     var leftoverProcesses = LeftoverPolicy.kill

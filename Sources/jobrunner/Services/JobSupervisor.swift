@@ -177,6 +177,13 @@ actor JobSupervisor: JobService {
         case .failure(let refusal):
             return refusal
         case .success(let decision):
+            if decision.change == .durable, job.status.isFinal, job.status != .succeeded, job.errorTail == nil,
+                let tail = files.errorTail(id, maxBytes: settings.errorTailBytes)
+            {
+                // What its stderr said last, in the record (and masked: its signature).
+                job.errorTail = tail
+                job.errorSignature = ErrorSignature.of(tail)
+            }
             if decision.change != .none {
                 jobs[id - 1] = job
                 version += 1

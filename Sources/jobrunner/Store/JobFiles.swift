@@ -24,6 +24,28 @@ struct JobSpec: Codable, Sendable, Equatable {
 /// The files of a job beside its record: its spec file and the run file its shim keeps
 /// (`RUN/ID`: pid, then the exit record). The supervisor decides; this reads and writes.
 struct JobFiles: Sendable {
+    /// The last `maxBytes` of job `id`'s stderr (`STATE/logs/ID.err`), from the start of a
+    /// line when there is one in them; `nil` when it wrote nothing. Invalid UTF-8 is
+    /// replaced.
+    func errorTail(_ id: Int, maxBytes: Int) -> String? {
+        guard maxBytes > 0 else { return nil }
+        let fd = open("\(state)/logs/\(id).err", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let size = lseek(fd, 0, SEEK_END)
+        guard size > 0 else { return nil }
+        let count = Int(min(size, off_t(maxBytes)))
+        var bytes = [UInt8](repeating: 0, count: count)
+        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, size - off_t(count)) }
+        guard got > 0 else { return nil }
+        var tail = bytes[..<got]
+        if off_t(count) < size, let newline = tail.firstIndex(of: 10), newline + 1 < tail.endIndex {
+            tail = tail[(newline + 1)...]
+        }
+        let text = String(decoding: tail, as: UTF8.self)
+        return text.contains(where: { !$0.isWhitespace }) ? text : nil
+    }
+
     let state: String
     /// `configuration.effectiveRunDirectory`.
     let runDirectory: String

@@ -37,6 +37,9 @@ struct Show: AsyncParsableCommand {
         add("reason", job.reason)
         add("exit code", job.exitCode.map(String.init))
         add("signal", job.signal.map(String.init))
+        // The last line its stderr wrote (the whole tail: `jobrunner logs --stderr`).
+        add("error", job.errorTail.flatMap { $0.split(whereSeparator: \.isNewline).last.map(String.init) })
+        add("signature", job.errorSignature.map(ErrorSignature.headline))
         add("cwd", job.cwd)
         add("queue", job.queue)
         add(

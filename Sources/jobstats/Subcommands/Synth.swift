@@ -12,7 +12,9 @@ extension JobStats {
                 feed-gameday fails, stalls (sync-ledger), crashes (report-finance). On request \
                 (--plant): failing-label (every tenth job has label region=eu-west and fails three \
                 times as often), step-change (from 60 % of the history on, etl-load fails 45 % \
-                instead of 7 %). The same options always give the same file.
+                instead of 7 %), new-error (error tails for every job that did not succeed, and a \
+                message never seen before in etl-load's failures from the job at 92 % of --jobs on). The \
+                same options always give the same file.
                 """
         )
 
