@@ -75,7 +75,9 @@ struct CgroupTests {
                 "forker",
                 "setsid sh -c 'trap \"\" TERM; while :; do sleep 0.01 & done' & sleep 300",
                 marker: marker,
-                extra: ["timeoutSeconds": 1.5]
+                // Long enough to see its processes before the timeout on a loaded machine
+                // (1.5 s was outlasted once by a CI machine's start-up of the job).
+                extra: ["timeoutSeconds": 6]
             )
         )
         // Every marked process but the shim (it carries the job's environment, and stays
