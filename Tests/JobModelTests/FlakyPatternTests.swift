@@ -64,6 +64,39 @@ struct FlakyPatternTests {
         #expect(f.name.hasPrefix("Job 'job-3' is flaky: ") && f.name.contains("runs z = "))
     }
 
+    /// A name that runs two commands: the flaky one is named with its command; the other
+    /// is not flaky, and names with one command get no command groups.
+    @Test func theFlakyCommandOfANameIsFound() throws {
+        var random = Random(state: 11)
+        var jobs: [Job] = []
+        func chain(_ name: String, _ command: [String], firstFailure: Double) {
+            let id = jobs.count + 1
+            let start = TestJobs.monday.addingTimeInterval(Double(id) * 60)
+            var first = TestJobs.job(id, name, .succeeded, at: start)
+            first.command = command
+            guard random.unit() < firstFailure else {
+                jobs.append(first)
+                return
+            }
+            first.status = .failed
+            first.retriedBy = id + 1
+            var retry = TestJobs.job(id + 1, name, .succeeded, at: start, attempt: 2, parentId: id)
+            retry.command = command
+            jobs += [first, retry]
+        }
+        for _ in 0..<200 {
+            chain("etl", ["/bin/etl", "--full"], firstFailure: 0.4)
+            chain("etl", ["/bin/etl", "--delta"], firstFailure: 0.05)
+            chain("web", ["/bin/web"], firstFailure: 0.05)
+        }
+        let findings = Self.run(JobTable(jobs))
+        let full = try #require(findings.first { $0.group == "etl: /bin/etl --full" })
+        #expect(full.significant && full.matchCount == 200)
+        #expect(full.name.hasPrefix("Job 'etl' running `/bin/etl --full` is flaky"))
+        #expect(findings.first { $0.group == "etl: /bin/etl --delta" }?.significant == false)
+        #expect(!findings.contains { $0.group.hasPrefix("web: ") })
+    }
+
     @Test func aNameThatNeverPassesIsBrokenNotFlaky() throws {
         var table = Self.history(names: ["ok-a", "ok-b"], chains: 100, fail: 0.1, rescue: 0.9, seed: 3)
         let first = table.count + 1

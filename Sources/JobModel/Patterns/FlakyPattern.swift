@@ -4,7 +4,9 @@ import Foundation
 /// attempts both failed and passed — the first failed, a retry succeeded — against the
 /// rest; a runs test of the name's pass/fail order (random alternation is flakiness,
 /// streaks are a period of breakage); the seconds spent on failed attempts. A name that
-/// never passed is not flaky: it is broken, and reported as such.
+/// never passed is not flaky: it is broken, and reported as such. Where a name runs more
+/// than one command, each name + command is a group too (group `NAME: COMMAND`): which of
+/// its commands is the flaky one.
 public struct FlakyPattern: Pattern {
     public let id = "flaky"
     public let summary =
@@ -28,8 +30,23 @@ public struct FlakyPattern: Pattern {
         }
     }
 
+    /// A chain's name and command (argv as pool indices, hashed).
+    struct CommandKey: Hashable {
+        var name: UInt32
+        var command: UInt64
+    }
+
+    static func commandHash(_ jobs: JobTable, _ row: Int) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for k in Int(jobs.commandOffsets[row])..<Int(jobs.commandOffsets[row + 1]) {
+            hash = (hash ^ UInt64(jobs.commandArgs[k])) &* 0x100_0000_01b3
+        }
+        return hash
+    }
+
     public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
         let retryRows = jobs.retryRowsByID()
+        var perCommand: [CommandKey: (row: Int, tally: NameTally)] = [:]
         // Indexed by the name's string-pool index: no hashing per row.
         var tallies = [NameTally](repeating: NameTally(), count: jobs.strings.count)
         var seen = [Bool](repeating: false, count: jobs.strings.count)
@@ -49,7 +66,10 @@ public struct FlakyPattern: Pattern {
             let (end, length) = jobs.chainEnd(from: row, retryRows: retryRows)
             guard jobs.statusOf(end).isDecided else { continue }
             // A retry follows a failure: a chain of two or more that ends passing both failed and passed.
-            tallies[name].chains.add(status: jobs.status[end], hit: length > 1 && jobs.statusOf(end) == .succeeded)
+            let flakyChain = length > 1 && jobs.statusOf(end) == .succeeded
+            tallies[name].chains.add(status: jobs.status[end], hit: flakyChain)
+            let key = CommandKey(name: UInt32(name), command: Self.commandHash(jobs, row))
+            perCommand[key, default: (row, NameTally())].tally.chains.add(status: jobs.status[end], hit: flakyChain)
         }
         let sorted = (0..<tallies.count).filter { seen[$0] }.map { (key: UInt32($0), value: tallies[$0]) }
             .sorted { jobs.strings[$0.key] < jobs.strings[$1.key] }
@@ -64,6 +84,32 @@ public struct FlakyPattern: Pattern {
         }
         findings += Findings.share(pattern: id, metric: "flakyShare", groups: groups, total: total, options: options)
             .sorted { ($0.value ?? 0, $1.group) > ($1.value ?? 0, $0.group) }
+
+        // Flaky per name + command, for names that run more than one command.
+        var commandsPerName: [UInt32: Int] = [:]
+        for key in perCommand.keys { commandsPerName[key.name, default: 0] += 1 }
+        let commandGroups = perCommand.filter { (commandsPerName[$0.key.name] ?? 0) > 1 }
+            .map { key, entry in
+                let name = jobs.strings[key.name]
+                let command = ShellQuoting.join(jobs[entry.row].command)
+                let shown = command.count > 80 ? String(command.prefix(79)) + "…" : command
+                return NamedGroup(
+                    group: "\(name): \(shown)",
+                    name: "Job '\(name)' running `\(shown)` is flaky",
+                    tally: entry.tally.chains
+                )
+            }
+            .sorted { $0.group < $1.group }
+        if !commandGroups.isEmpty {
+            findings += Findings.share(
+                pattern: id,
+                metric: "flakyShare",
+                groups: commandGroups,
+                total: commandGroups.reduce(GroupTally()) { $0 + $1.tally },
+                options: options
+            )
+            .sorted { ($0.value ?? 0, $1.group) > ($1.value ?? 0, $0.group) }
+        }
 
         // Broken: names that never passed, against the success of the rest.
         let broken = sorted.filter { $0.value.attempts.succeeded == 0 && $0.value.attempts.decided > 0 }
