@@ -54,6 +54,31 @@ struct ChangePointTests {
         #expect(findings.first { $0.group == "steady" }?.significant == false)
     }
 
+    /// Two steps, up then down: binary segmentation finds both, the strongest with the
+    /// name as its group, the other "NAME since …", each with the rates around it.
+    @Test func twoStepsAreBothFound() throws {
+        let up = Self.jobs("etl", count: 400, stepAt: 200, before: 0.03, after: 0.4, firstID: 1)
+        let down = Self.jobs("etl", count: 200, stepAt: 0, before: 0.03, after: 0.03, firstID: 401)
+            .enumerated().map { i, job in
+                var job = job
+                job.startedAt = TestJobs.monday.addingTimeInterval(Double(400 + i) * 600)
+                job.endedAt = job.startedAt!.addingTimeInterval(1)
+                return job
+            }
+        let steps = Self.run(up + down).filter { $0.significant && $0.group.hasPrefix("etl") }
+        #expect(steps.count == 2, "\(steps.map(\.name))")
+        #expect(steps.contains { $0.group == "etl" })
+        #expect(steps.contains { $0.group.hasPrefix("etl since ") })
+        // One step up at job ~201, one down to about 3 % at job ~401.
+        let rising = try #require(steps.first { $0.value! < 0.8 })
+        let falling = try #require(steps.first { $0.value! > 0.9 })
+        #expect(rising.baselineValue! > 0.9 && falling.baselineValue! < 0.8)
+        // The rise (strongest) is measured to the end; the fall within the part after it.
+        #expect((395...405).contains(rising.matchCount), "\(rising.name)")
+        #expect((195...205).contains(falling.matchCount), "\(falling.name)")
+        #expect(falling.name.contains("fails 3 % (before: 40 %)"), "\(falling.name)")
+    }
+
     @Test func anImprovementIsAStepToo() throws {
         let fixed = Self.jobs("fixed", count: 300, stepAt: 100, before: 0.5, after: 0.02, firstID: 1)
         let step = try #require(Self.run(fixed).first { $0.group == "fixed" })

@@ -3,8 +3,12 @@ import Foundation
 /// When the failure rate stepped: per name and over all jobs, the split of the jobs (in
 /// start order) that best separates two failure rates — the Bernoulli likelihood ratio,
 /// each side at least ``minimumSegment`` jobs with an outcome — tested with a Bonferroni
-/// bound over the splits tried, then Benjamini–Hochberg across names. "Since 2026-11-20
+/// bound over the splits tried. Binary segmentation: each side of a split that holds at
+/// the false discovery rate is searched again (at most ``maximumDepth`` levels, so up to
+/// 7 steps a series), then Benjamini–Hochberg across every split found. "Since 2026-11-20
 /// 14:00 'etl-daily' fails 41 % (before: 3 %)", with the first failing job after the step.
+/// A series' strongest step has the series as its group (`etl-daily`, `all`); the others
+/// `etl-daily since 2026-11-24 09:00`.
 public struct ChangePointPattern: Pattern {
     public let id = "change-point"
     public let summary = "Where a name's (or all jobs') failure rate stepped, and since when"
@@ -14,6 +18,37 @@ public struct ChangePointPattern: Pattern {
 
     /// Fewest jobs with an outcome on each side of a step.
     public var minimumSegment: Int { max(20, options.minMatches) }
+
+    /// Levels of binary segmentation below a series' strongest step.
+    public static let maximumDepth = 2
+
+    /// One split found: in `failed[lo..<hi]`, the second part starts at `at`.
+    struct Split {
+        var at: Int
+        var lo: Int
+        var hi: Int
+        var pValue: Double
+        var depth: Int
+    }
+
+    /// The strongest split of `failed[lo..<hi]` and, while they hold at `alpha`, the
+    /// strongest of each side, down to ``maximumDepth`` levels.
+    static func segment(
+        _ failed: [Bool],
+        lo: Int,
+        hi: Int,
+        depth: Int = 0,
+        minimumSegment m: Int,
+        alpha: Double,
+        xLogX table: [Double]
+    ) -> [Split] {
+        guard let best = bestSplit(Array(failed[lo..<hi]), minimumSegment: m, xLogX: table) else { return [] }
+        let split = Split(at: lo + best.at, lo: lo, hi: hi, pValue: best.pValue, depth: depth)
+        guard best.pValue <= alpha, depth < maximumDepth else { return [split] }
+        return [split]
+            + segment(failed, lo: lo, hi: split.at, depth: depth + 1, minimumSegment: m, alpha: alpha, xLogX: table)
+            + segment(failed, lo: split.at, hi: hi, depth: depth + 1, minimumSegment: m, alpha: alpha, xLogX: table)
+    }
 
     /// The strongest split of `failed` (in order): its index (the first of the second part),
     /// the likelihood-ratio statistic and its p-value (Bonferroni over the splits tried).
@@ -87,14 +122,24 @@ public struct ChangePointPattern: Pattern {
             series.append((name, "'\(name)'", list, failedPerName[key]))
         }
         let table = Self.xLogX(upTo: rows.count)
-        let splits = series.map { s in Self.bestSplit(s.failed, minimumSegment: minimumSegment, xLogX: table) }
-        let significant = Statistics.benjaminiHochberg(splits.map { $0?.pValue }, q: options.falseDiscoveryRate)
+        let splits = series.enumerated().flatMap { i, s in
+            Self.segment(
+                s.failed,
+                lo: 0,
+                hi: s.failed.count,
+                minimumSegment: minimumSegment,
+                alpha: options.falseDiscoveryRate,
+                xLogX: table
+            )
+            .map { (series: i, split: $0) }
+        }
+        let significant = Statistics.benjaminiHochberg(splits.map(\.split.pValue), q: options.falseDiscoveryRate)
         var clock = LocalClock(timeZone: options.timeZone)
         var findings: [Finding] = []
-        for (i, s) in series.enumerated() {
-            guard let split = splits[i] else { continue }
-            let before = s.rows[..<split.at]
-            let after = s.rows[split.at...]
+        for (k, (i, split)) in splits.enumerated() {
+            let s = series[i]
+            let before = s.rows[split.lo..<split.at]
+            let after = s.rows[split.at..<split.hi]
             let failedBefore = before.filter { jobs.status[$0] != succeeded }.count
             let failedAfter = after.filter { jobs.status[$0] != succeeded }.count
             let rateBefore = Double(failedBefore) / Double(before.count)
@@ -103,6 +148,9 @@ public struct ChangePointPattern: Pattern {
             let firstFailing = after.first { jobs.status[$0] != succeeded }.map { Int(jobs.id[$0]) }
             var name =
                 "Since \(since) \(s.label) fails \(FindingText.percent(rateAfter)) (before: \(FindingText.percent(rateBefore)))"
+            if split.hi < s.rows.count {
+                name += ", until \(clock.minuteText(micros: jobs.startedAt[s.rows[split.hi]]))"
+            }
             if rateAfter > rateBefore, let firstFailing {
                 name += "; first failure after the step: job \(firstFailing)"
             }
@@ -111,7 +159,7 @@ public struct ChangePointPattern: Pattern {
             findings.append(
                 Finding(
                     pattern: id,
-                    group: s.group,
+                    group: split.depth == 0 ? s.group : "\(s.group) since \(since)",
                     name: name,
                     value: successAfter,
                     baselineValue: successBefore,
@@ -121,7 +169,7 @@ public struct ChangePointPattern: Pattern {
                     successRate: successAfter,
                     relativeDifference: successBefore > 0 ? (successAfter - successBefore) / successBefore : nil,
                     pValue: split.pValue,
-                    significant: significant[i]
+                    significant: significant[k]
                 )
             )
         }
