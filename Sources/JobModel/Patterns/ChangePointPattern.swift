@@ -31,10 +31,10 @@ public struct ChangePointPattern: Pattern {
         var depth: Int
     }
 
-    /// The strongest split of `failed[lo..<hi]` and, while they hold at `alpha`, the
+    /// The strongest split of the part `lo..<hi` (failure counts `prefix`) and, while they hold at `alpha`, the
     /// strongest of each side, down to ``maximumDepth`` levels.
     static func segment(
-        _ failed: [Bool],
+        prefix: [Int],
         lo: Int,
         hi: Int,
         depth: Int = 0,
@@ -42,12 +42,28 @@ public struct ChangePointPattern: Pattern {
         alpha: Double,
         xLogX table: [Double]
     ) -> [Split] {
-        guard let best = bestSplit(Array(failed[lo..<hi]), minimumSegment: m, xLogX: table) else { return [] }
+        guard let best = bestSplit(prefix: prefix, lo: lo, hi: hi, minimumSegment: m, xLogX: table) else { return [] }
         let split = Split(at: lo + best.at, lo: lo, hi: hi, pValue: best.pValue, depth: depth)
         guard best.pValue <= alpha, depth < maximumDepth else { return [split] }
         return [split]
-            + segment(failed, lo: lo, hi: split.at, depth: depth + 1, minimumSegment: m, alpha: alpha, xLogX: table)
-            + segment(failed, lo: split.at, hi: hi, depth: depth + 1, minimumSegment: m, alpha: alpha, xLogX: table)
+            + segment(
+                prefix: prefix,
+                lo: lo,
+                hi: split.at,
+                depth: depth + 1,
+                minimumSegment: m,
+                alpha: alpha,
+                xLogX: table
+            )
+            + segment(
+                prefix: prefix,
+                lo: split.at,
+                hi: hi,
+                depth: depth + 1,
+                minimumSegment: m,
+                alpha: alpha,
+                xLogX: table
+            )
     }
 
     /// The strongest split of `failed` (in order): its index (the first of the second part),
@@ -58,18 +74,36 @@ public struct ChangePointPattern: Pattern {
         xLogX table: [Double]? = nil
     ) -> (at: Int, statistic: Double, pValue: Double)? {
         let n = failed.count
+        let t = table.map { $0.count > n ? $0 : Self.xLogX(upTo: n) } ?? Self.xLogX(upTo: n)
+        return bestSplit(prefix: Self.prefix(failed), lo: 0, hi: n, minimumSegment: m, xLogX: t)
+    }
+
+    /// Failures before each position: `prefix[i]` of `failed[..<i]`.
+    static func prefix(_ failed: [Bool]) -> [Int] {
+        var prefix = [Int](repeating: 0, count: failed.count + 1)
+        for i in 0..<failed.count { prefix[i + 1] = prefix[i] + (failed[i] ? 1 : 0) }
+        return prefix
+    }
+
+    /// ``bestSplit(_:minimumSegment:xLogX:)`` of the part `lo..<hi`, from the series'
+    /// failure counts (made once: the segments of a search share them).
+    static func bestSplit(
+        prefix: [Int],
+        lo: Int,
+        hi: Int,
+        minimumSegment m: Int,
+        xLogX t: [Double]
+    ) -> (at: Int, statistic: Double, pValue: Double)? {
+        let n = hi - lo
         guard n >= 2 * m else { return nil }
-        var prefix = [Int](repeating: 0, count: n + 1)
-        for i in 0..<n { prefix[i + 1] = prefix[i] + (failed[i] ? 1 : 0) }
-        let total = prefix[n]
+        let total = prefix[hi] - prefix[lo]
         guard total > 0, total < n else { return nil }
         // ℓ(f of k) = f·ln(f/k) + (k−f)·ln(1−f/k) = t[f] + t[k−f] − t[k] with t[i] = i·ln i:
         // one table of logarithms for every split (a million jobs: 4 million logs otherwise).
-        let t = table.map { $0.count > n ? $0 : Self.xLogX(upTo: n) } ?? Self.xLogX(upTo: n)
         let whole = t[total] + t[n - total] - t[n]
         var best = (at: 0, statistic: -1.0)
         for k in m...(n - m) {
-            let left = prefix[k]
+            let left = prefix[lo + k] - prefix[lo]
             let right = total - left
             let statistic = 2 * (t[left] + t[k - left] - t[k] + t[right] + t[n - k - right] - t[n - k] - whole)
             if statistic > best.statistic { best = (k, statistic) }
@@ -124,7 +158,7 @@ public struct ChangePointPattern: Pattern {
         let table = Self.xLogX(upTo: rows.count)
         let splits = series.enumerated().flatMap { i, s in
             Self.segment(
-                s.failed,
+                prefix: Self.prefix(s.failed),
                 lo: 0,
                 hi: s.failed.count,
                 minimumSegment: minimumSegment,
