@@ -51,8 +51,8 @@ public struct ContrastPattern: Pattern {
         }
     }
 
-    /// `count` by `body` over the decided rows, in parts on every core (each part with its
-    /// own copy of `attributes`, whose clock caches per part).
+    /// `count` by `body` over the decided rows, in parts on every core, each part with its
+    /// own tally and scratch arrays; the tallies are added up.
     fileprivate static func tally(
         _ jobs: JobTable,
         _ attributes: Attributes,
