@@ -7,6 +7,20 @@ import Glibc
 /// Values read straight from UTF-8 bytes, for the CSV and JSON Lines readers (a `String`
 /// per value would cost more than the parsing).
 enum ByteParsing {
+    /// FNV-1a of `bytes`: the readers' key for byte strings (interned values, JSON keys).
+    static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    private static let statuses = JobStatus.allCases.map { (Array($0.rawValue.utf8), $0.code) }
+
+    /// The ``JobStatus/code`` of a status name's bytes (`failed`); `nil` for no status.
+    static func status(_ bytes: some Collection<UInt8>) -> UInt8? {
+        statuses.first { $0.0.count == bytes.count && $0.0.elementsEqual(bytes) }?.1
+    }
+
     /// An integer: optional sign, then digits; `nil` for anything else or an overflow.
     static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var i = 0
@@ -93,8 +107,7 @@ struct ByteInterner {
     private var indices: [UInt64: UInt32] = [:]
 
     mutating func intern(_ bytes: UnsafeBufferPointer<UInt8>, into pool: inout StringPool) -> UInt32 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hash = ByteParsing.hash(bytes)
         if let index = indices[hash] {
             var pooled = pool[index]
             let same = pooled.withUTF8 {

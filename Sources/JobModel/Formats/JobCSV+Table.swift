@@ -17,15 +17,9 @@ extension JobCSV {
     ///
     /// - Throws: ``JobFileError`` `.badData` naming the file, line and column.
     public static func table(_ bytes: [UInt8], file: String) throws(JobFileError) -> JobTable {
-        do {
-            return try bytes.withUnsafeBufferPointer { buffer in
-                var reader = TableReader(bytes: buffer, file: file)
-                return try reader.read()
-            }
-        } catch let error as JobFileError {
-            throw error
-        } catch {
-            throw JobFileError(.badData, "\(file): \(error)")
+        try bytes.withUnsafeBufferPointer { buffer throws(JobFileError) in
+            var reader = TableReader(bytes: buffer, file: file)
+            return try reader.read()
         }
     }
 }
@@ -316,8 +310,6 @@ private struct CellValues {
     let bytes: UnsafeBufferPointer<UInt8>
     let file: String
     var headerNames: [String] = []
-    /// Each status's name as bytes, with its code.
-    let statuses = JobStatus.allCases.map { (Array($0.rawValue.utf8), $0.code) }
 
     /// The cell's text (quotes undone).
     func text(_ cell: Cell) -> String {
@@ -379,8 +371,7 @@ private struct CellValues {
     }
 
     func status(_ cell: Cell, _ column: Int, _ line: Int) throws(JobFileError) -> UInt8 {
-        let raw = raw(cell)
-        for (word, code) in statuses where word.count == raw.count && word.elementsEqual(raw) { return code }
+        if !cell.escaped, let code = ByteParsing.status(raw(cell)) { return code }
         throw bad(cell, column, line, "one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
     }
 }

@@ -15,15 +15,9 @@ extension JobJSONLines {
     ///
     /// - Throws: ``JobFileError`` `.badData` naming the file, line and what is wrong.
     public static func table(_ bytes: [UInt8], file: String) throws(JobFileError) -> JobTable {
-        do {
-            return try bytes.withUnsafeBufferPointer { buffer in
-                var reader = LinesReader(bytes: buffer, file: file)
-                return try reader.read()
-            }
-        } catch let error as JobFileError {
-            throw error
-        } catch {
-            throw JobFileError(.badData, "\(file): \(error)")
+        try bytes.withUnsafeBufferPointer { buffer throws(JobFileError) in
+            var reader = LinesReader(bytes: buffer, file: file)
+            return try reader.read()
         }
     }
 }
@@ -33,17 +27,11 @@ private struct KeyTable<Value> {
     private var byHash: [UInt64: (name: [UInt8], value: Value)] = [:]
 
     init(_ entries: [(String, Value)]) {
-        for (name, value) in entries { byHash[Self.hash(name.utf8)] = (Array(name.utf8), value) }
-    }
-
-    static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
+        for (name, value) in entries { byHash[ByteParsing.hash(name.utf8)] = (Array(name.utf8), value) }
     }
 
     func value(_ bytes: UnsafeBufferPointer<UInt8>) -> Value? {
-        guard let entry = byHash[Self.hash(bytes)], entry.name.elementsEqual(bytes) else { return nil }
+        guard let entry = byHash[ByteParsing.hash(bytes)], entry.name.elementsEqual(bytes) else { return nil }
         return entry.value
     }
 }
@@ -58,7 +46,6 @@ private struct LinesReader {
     let keys = KeyTable(Job.CodingKeys.allCases.map { ($0.rawValue, $0) })
     let metricKeys = KeyTable(MetricColumn.columns.enumerated().map { ($0.element.column.rawValue, $0.offset) })
     let metricKinds = MetricColumn.kinds
-    let statuses = JobStatus.allCases.map { (Array($0.rawValue.utf8), $0.code) }
     let decoder = JSONDecoder()
 
     init(bytes: UnsafeBufferPointer<UInt8>, file: String) {
@@ -171,8 +158,7 @@ private struct LinesReader {
         case .labels: return s.null() || interner.stringObject(&s, into: &row.labels, pool: &table.strings)
         case .status:
             guard let text = s.string() else { return false }
-            let raw = self.raw(text, s)
-            guard let code = statuses.first(where: { $0.0.elementsEqual(raw) })?.1 else { return false }
+            guard let code = ByteParsing.status(raw(text, s)) else { return false }
             row.status = code
         case .pid:
             guard let v = optionalInteger(&s) else { return false }

@@ -63,7 +63,6 @@ public struct ContrastPattern: Pattern {
         let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, jobs.count / 50_000))
         let results = Mutex([Tally]())
         DispatchQueue.concurrentPerform(iterations: parts) { part in
-            var local = attributes
             var tally = Tally(count: count)
             var ids: [Int] = []
             var scratch: [Int] = []
@@ -74,7 +73,7 @@ public struct ContrastPattern: Pattern {
                 let failure = status != 2
                 tally.totalDecided += 1
                 if failure { tally.totalFailed += 1 }
-                local.values(of: row, into: &ids)
+                attributes.values(of: row, into: &ids)
                 body(failure, ids, &scratch, &tally)
             }
             results.withLock { $0.append(tally) }
@@ -229,7 +228,6 @@ private struct Attributes {
     private var phrases: [String] = []
     private var index: [String: Int] = [:]
     let jobs: JobTable
-    var clock: LocalClock
     /// By pool index: the value of a name, family, command basename, argument, cwd, instance.
     private var nameValue: [Int32]
     private var familyValue: [Int32]
@@ -275,7 +273,6 @@ private struct Attributes {
 
     init(_ jobs: JobTable, options: AnalysisOptions) {
         self.jobs = jobs
-        clock = LocalClock(timeZone: options.timeZone)
         let poolCount = jobs.strings.count
         nameValue = Array(repeating: -1, count: poolCount)
         familyValue = Array(repeating: -1, count: poolCount)
@@ -345,14 +342,14 @@ private struct Attributes {
         durationValue = DurationPattern.buckets.map { add("duration \($0)", "that ran \($0)") }
         running()
         for figure in Figure.allCases { addDeciles(figure) }
-        derive()
+        derive(clock: LocalClock(timeZone: options.timeZone))
     }
 
     /// Packs each row's hour, weekday, duration bucket and decile bins into ``derived``,
     /// column by column. A bin is the number of cut points at or below the value, counted
     /// without branches: a scan that stopped at the first cut above the value mispredicted
     /// so often that it was a third of the pattern's time.
-    private mutating func derive() {
+    private mutating func derive(clock: consuming LocalClock) {
         var packed = [UInt64](repeating: 0, count: jobs.count)
         for row in 0..<jobs.count {
             let t = jobs.startedAt[row]
@@ -469,7 +466,7 @@ private struct Attributes {
     }
 
     /// The values of `row`, in `ids`.
-    mutating func values(of row: Int, into ids: inout [Int]) {
+    func values(of row: Int, into ids: inout [Int]) {
         ids.removeAll(keepingCapacity: true)
         let name = Int(jobs.name[row])
         ids.append(Int(nameValue[name]))
