@@ -72,6 +72,19 @@ struct AnalysisFlags: ParsableArguments {
         _ = try options()
     }
 
+    /// Runs the suite over `input`'s files one at a time (see ``Analysis/run(options:patterns:now:forEachPart:)``):
+    /// how `analyze` reads several inputs — a fleet's snapshots, one per host — without
+    /// holding all their jobs. One input is loaded once and analysed whole.
+    func analyzeEach(_ input: InputOptions) throws -> AnalysisReport {
+        guard input.inputs.count > 1 else { return try analyze(input).report }
+        let (options, patterns) = try options()
+        return try Diagnostics.timed("load and analyze, input by input") {
+            try Analysis.run(options: options, patterns: patterns, now: Diagnostics.now()) { body in
+                try input.forEachInput(body)
+            }
+        }
+    }
+
     /// Loads `input` and runs the suite with these settings: how `analyze` and `report` start.
     func analyze(_ input: InputOptions) throws -> (table: JobTable, options: AnalysisOptions, report: AnalysisReport) {
         let (table, _) = try Diagnostics.timed("load") { try input.load() }

@@ -64,6 +64,26 @@ struct InputOptions: ParsableArguments {
         return (Self.window(merged, from: lower, before: upper), infos)
     }
 
+    /// Passes each input, loaded and windowed, to `body`, one at a time: memory holds one
+    /// input's jobs (and what `body` keeps), however many inputs there are.
+    func forEachInput(_ body: (JobTable) -> Void) throws {
+        Self.keepFreedMemory()
+        let showProgress = isatty(2) == 1
+        let lower = since.flatMap { Timestamp.parseMicros($0) }
+        let upper = until.flatMap { Timestamp.parseMicros($0) }
+        for (i, path) in inputs.enumerated() {
+            let loaded = try Diagnostics.mapErrors {
+                try JobFiles.load(path) { done, total in
+                    if showProgress {
+                        Diagnostics.progress("reading \(path) (\(i + 1)/\(inputs.count)): \(done)/\(total) jobs")
+                    }
+                }
+            }
+            if showProgress { Diagnostics.progress("") }
+            body(Self.window(loaded.table, from: lower, before: upper))
+        }
+    }
+
     /// The jobs started in [`lower`, `upper`) (microseconds; `nil`: open); with a bound,
     /// jobs that never started are left out.
     static func window(_ table: JobTable, from lower: Int64?, before upper: Int64?) -> JobTable {

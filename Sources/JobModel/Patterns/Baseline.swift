@@ -10,6 +10,10 @@ public struct Baseline: Codable, Sendable, Hashable {
     public var successRate: Double
     /// Share of retry chains whose last attempt succeeded, among chains whose last attempt is decided.
     public var chainSuccessRate: Double
+    /// Chains whose last attempt is decided, and those that succeeded (what
+    /// ``chainSuccessRate`` is made of, for ``merge(_:)``; not in JSON).
+    var chainsDecided = 0
+    var chainsSucceeded = 0
 
     enum CodingKeys: String, CodingKey {
         case jobCount, decidedCount, successRate, chainSuccessRate
@@ -28,8 +32,8 @@ public struct Baseline: Codable, Sendable, Hashable {
     public init(_ jobs: JobTable) {
         var decided = 0
         var succeeded = 0
-        var chainsDecided = 0
-        var chainsSucceeded = 0
+        var decidedChains = 0
+        var succeededChains = 0
         let succeededCode = JobStatus.succeeded.code
         for row in 0..<jobs.count {
             let status = jobs.statusOf(row)
@@ -38,14 +42,41 @@ public struct Baseline: Codable, Sendable, Hashable {
             let ok = jobs.status[row] == succeededCode
             if ok { succeeded += 1 }
             if jobs.retriedBy[row] == JobTable.nullInt {
-                chainsDecided += 1
-                if ok { chainsSucceeded += 1 }
+                decidedChains += 1
+                if ok { succeededChains += 1 }
             }
         }
         jobCount = jobs.count
+        chainsDecided = decidedChains
+        chainsSucceeded = succeededChains
         decidedCount = decided
         succeededCount = succeeded
         successRate = decided > 0 ? Double(succeeded) / Double(decided) : 0
+        chainSuccessRate = decidedChains > 0 ? Double(succeededChains) / Double(decidedChains) : 0
+    }
+
+    /// Equal figures, as JSON has them (the chain counts are not in JSON).
+    public static func == (a: Baseline, b: Baseline) -> Bool {
+        (a.jobCount, a.decidedCount, a.succeededCount, a.successRate, a.chainSuccessRate)
+            == (b.jobCount, b.decidedCount, b.succeededCount, b.successRate, b.chainSuccessRate)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(jobCount)
+        hasher.combine(decidedCount)
+        hasher.combine(succeededCount)
+        hasher.combine(successRate)
+        hasher.combine(chainSuccessRate)
+    }
+
+    /// Adds the counts of another part of the history.
+    mutating func merge(_ other: Baseline) {
+        jobCount += other.jobCount
+        decidedCount += other.decidedCount
+        succeededCount += other.succeededCount
+        chainsDecided += other.chainsDecided
+        chainsSucceeded += other.chainsSucceeded
+        successRate = decidedCount > 0 ? Double(succeededCount) / Double(decidedCount) : 0
         chainSuccessRate = chainsDecided > 0 ? Double(chainsSucceeded) / Double(chainsDecided) : 0
     }
 }

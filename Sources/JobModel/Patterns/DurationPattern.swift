@@ -20,13 +20,18 @@ public struct DurationPattern: Pattern {
         }
     }
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+    public func tally(_ jobs: JobTable) -> GroupTallies<Int> {
         var tallies = [GroupTally](repeating: GroupTally(), count: Self.buckets.count)
         for row in 0..<jobs.count {
             let d = jobs.durationSeconds[row]
             guard !d.isNaN else { continue }
             tallies[Self.bucket(d)].add(status: jobs.status[row])
         }
+        return GroupTallies(tallies) { $0 }
+    }
+
+    public func findings(_ tally: GroupTallies<Int>, baseline: Baseline) -> [Finding] {
+        let tallies = Self.buckets.indices.map { tally[$0] }
         let groups = Self.buckets.indices.filter { tallies[$0].matched > 0 }.map { b in
             NamedGroup(group: Self.buckets[b], name: "Ran \(Self.buckets[b])", tally: tallies[b])
         }

@@ -16,24 +16,64 @@ public struct FlakyPattern: Pattern {
     public init(options: AnalysisOptions) { self.options = options }
 
     /// One name's chains and attempts.
-    struct NameTally {
+    struct NameTally: Sendable {
         var chains = GroupTally()
         var attempts = GroupTally()
         var failedSeconds = 0.0
-        /// Pass/fail runs of its decided attempts, in id (creation) order.
+        /// Pass/fail runs of its decided attempts, in id (creation) order, and the first
+        /// and last outcome (a run may go on in the next part).
         var runs = 0
+        var first: Bool?
         var last: Bool?
 
         mutating func attempt(passed: Bool) {
             if last != passed { runs += 1 }
+            if first == nil { first = passed }
             last = passed
+        }
+
+        /// The next part's tally of the same name.
+        mutating func merge(_ other: NameTally) {
+            chains = chains + other.chains
+            attempts = attempts + other.attempts
+            failedSeconds += other.failedSeconds
+            runs += other.runs - (last != nil && last == other.first ? 1 : 0)
+            first = first ?? other.first
+            last = other.last ?? last
         }
     }
 
-    /// A chain's name and command (argv as pool indices, hashed).
+    /// A chain's name and command (argv as pool indices, hashed), within one part.
     struct CommandKey: Hashable {
         var name: UInt32
         var command: UInt64
+    }
+
+    /// A name and the command of its chains (shell-quoted), across parts.
+    struct NamedCommand: Hashable, Sendable {
+        var name: String
+        var command: String
+    }
+
+    /// Per name, and per name and command.
+    public struct Tally: PatternTally {
+        var names: [String: NameTally] = [:]
+        var commands: [NamedCommand: NameTally] = [:]
+
+        public mutating func merge(_ other: Tally) {
+            func add<K>(_ a: inout [K: NameTally], _ b: [K: NameTally]) {
+                for (key, t) in b {
+                    if var current = a[key] {
+                        current.merge(t)
+                        a[key] = current
+                    } else {
+                        a[key] = t
+                    }
+                }
+            }
+            add(&names, other.names)
+            add(&commands, other.commands)
+        }
     }
 
     static func commandHash(_ jobs: JobTable, _ row: Int) -> UInt64 {
@@ -44,7 +84,7 @@ public struct FlakyPattern: Pattern {
         return hash
     }
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+    public func tally(_ jobs: JobTable) -> Tally {
         let retryRows = jobs.retryRowsByID()
         var perCommand: [CommandKey: (row: Int, tally: NameTally)] = [:]
         // Indexed by the name's string-pool index: no hashing per row.
@@ -71,32 +111,45 @@ public struct FlakyPattern: Pattern {
             let key = CommandKey(name: UInt32(name), command: Self.commandHash(jobs, row))
             perCommand[key, default: (row, NameTally())].tally.chains.add(status: jobs.status[end], hit: flakyChain)
         }
-        let sorted = (0..<tallies.count).filter { seen[$0] }.map { (key: UInt32($0), value: tallies[$0]) }
-            .sorted { jobs.strings[$0.key] < jobs.strings[$1.key] }
+        var tally = Tally()
+        for (i, t) in tallies.enumerated() where seen[i] { tally.names[jobs.strings[UInt32(i)]] = t }
+        for (key, entry) in perCommand {
+            let named = NamedCommand(name: jobs.strings[key.name], command: ShellQuoting.join(jobs[entry.row].command))
+            if var current = tally.commands[named] {
+                current.merge(entry.tally)
+                tally.commands[named] = current
+            } else {
+                tally.commands[named] = entry.tally
+            }
+        }
+        return tally
+    }
+
+    public func findings(_ tally: Tally, baseline: Baseline) -> [Finding] {
+        let sorted = tally.names.sorted { $0.key < $1.key }
         var findings: [Finding] = []
 
         // Flaky: names whose chains fail-then-pass more often than the rest's; never-passing names are left out.
         let flaky = sorted.filter { $0.value.attempts.succeeded > 0 }
         let total = flaky.reduce(GroupTally()) { $0 + $1.value.chains }
-        let groups = flaky.map { key, t in
-            let name = jobs.strings[key]
-            return NamedGroup(group: name, name: "Job '\(name)' is flaky: \(Self.detail(t))", tally: t.chains)
+        let groups = flaky.map { name, t in
+            NamedGroup(group: name, name: "Job '\(name)' is flaky: \(Self.detail(t))", tally: t.chains)
         }
         findings += Findings.share(pattern: id, metric: "flakyShare", groups: groups, total: total, options: options)
             .sorted { ($0.value ?? 0, $1.group) > ($1.value ?? 0, $0.group) }
 
         // Flaky per name + command, for names that run more than one command.
-        var commandsPerName: [UInt32: Int] = [:]
-        for key in perCommand.keys { commandsPerName[key.name, default: 0] += 1 }
-        let commandGroups = perCommand.filter { (commandsPerName[$0.key.name] ?? 0) > 1 }
+        var commandsPerName: [String: Int] = [:]
+        for key in tally.commands.keys { commandsPerName[key.name, default: 0] += 1 }
+        let commandGroups = tally.commands.filter { (commandsPerName[$0.key.name] ?? 0) > 1 }
             .map { key, entry in
-                let name = jobs.strings[key.name]
-                let command = ShellQuoting.join(jobs[entry.row].command)
+                let name = key.name
+                let command = key.command
                 let shown = command.count > 80 ? String(command.prefix(79)) + "…" : command
                 return NamedGroup(
                     group: "\(name): \(shown)",
                     name: "Job '\(name)' running `\(shown)` is flaky",
-                    tally: entry.tally.chains
+                    tally: entry.chains
                 )
             }
             .sorted { $0.group < $1.group }
@@ -122,8 +175,7 @@ public struct FlakyPattern: Pattern {
             )
         }
         let significant = Statistics.benjaminiHochberg(pValues, q: options.falseDiscoveryRate)
-        for (i, (key, t)) in broken.enumerated() {
-            let name = jobs.strings[key]
+        for (i, (name, t)) in broken.enumerated() {
             findings.append(
                 Finding(
                     pattern: id,

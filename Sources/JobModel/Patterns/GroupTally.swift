@@ -121,52 +121,42 @@ enum Findings {
         }
     }
 
-    /// Tallies per job name (indexed by string-pool index), for rows where `include` holds.
-    static func perName(_ jobs: JobTable, hit: (Int) -> Bool) -> [UInt32: GroupTally] {
+    /// Tallies per job name, for rows where `hit` holds.
+    static func perName(_ jobs: JobTable, hit: (Int) -> Bool) -> GroupTallies<String> {
+        // Indexed by string-pool index while counting: no hashing per row.
         var tallies = [GroupTally](repeating: GroupTally(), count: jobs.strings.count)
-        var seen = [Bool](repeating: false, count: jobs.strings.count)
         for row in 0..<jobs.count {
-            let name = Int(jobs.name[row])
-            tallies[name].add(status: jobs.status[row], hit: hit(row))
-            seen[name] = true
+            tallies[Int(jobs.name[row])].add(status: jobs.status[row], hit: hit(row))
         }
-        var result: [UInt32: GroupTally] = [:]
-        for (i, s) in seen.enumerated() where s { result[UInt32(i)] = tallies[i] }
-        return result
+        return GroupTallies(tallies) { jobs.strings[UInt32($0)] }
     }
 
-    /// Per-name share findings for a property, sorted by name.
+    /// Per-name share findings for a property, highest share first.
     static func perNameShare(
-        _ jobs: JobTable,
+        _ tallies: GroupTallies<String>,
         pattern: String,
         metric: String,
         options: AnalysisOptions,
-        sentence: (String) -> String,
-        hit: (Int) -> Bool
+        sentence: (String) -> String
     ) -> [Finding] {
-        let tallies = perName(jobs, hit: hit)
-        let total = tallies.values.reduce(GroupTally(), +)
-        let groups = tallies.map { key, tally in
-            let name = jobs.strings[key]
-            return NamedGroup(group: name, name: sentence(name), tally: tally)
+        let groups = tallies.groups.map { name, tally in
+            NamedGroup(group: name, name: sentence(name), tally: tally)
         }.sorted { $0.group < $1.group }
-        return share(pattern: pattern, metric: metric, groups: groups, total: total, options: options)
+        return share(pattern: pattern, metric: metric, groups: groups, total: tallies.total, options: options)
             .sorted { ($0.value ?? 0, $1.group) > ($1.value ?? 0, $0.group) }
     }
 
-    /// Per-name shares of runs with a burst: a rolling-window `peak` of at least
+    /// Per-name tallies of runs with a burst: a rolling-window `peak` of at least
     /// `minimumPeak` and at least `options.burstFactor` times the run's `average`.
     static func perNameBurst(
         _ jobs: JobTable,
-        pattern: String,
         options: AnalysisOptions,
         peak: [Double],
         average: [Double],
-        minimumPeak: Double,
-        sentence: (String) -> String
-    ) -> [Finding] {
+        minimumPeak: Double
+    ) -> GroupTallies<String> {
         let factor = options.burstFactor
-        return perNameShare(jobs, pattern: pattern, metric: "burstShare", options: options, sentence: sentence) { row in
+        return perName(jobs) { row in
             BurstRule.isBurst(peak: peak[row], average: average[row], minimumPeak: minimumPeak, factor: factor)
         }
     }

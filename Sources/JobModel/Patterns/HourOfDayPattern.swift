@@ -13,7 +13,7 @@ public struct HourOfDayPattern: Pattern {
         return "\(h):00-\(h):59"
     }
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+    public func tally(_ jobs: JobTable) -> GroupTallies<Int> {
         var clock = LocalClock(timeZone: options.timeZone)
         var tallies = [GroupTally](repeating: GroupTally(), count: 24)
         for row in 0..<jobs.count {
@@ -21,6 +21,11 @@ public struct HourOfDayPattern: Pattern {
             guard t != JobTable.nullInt else { continue }
             tallies[clock.hour(micros: t)].add(status: jobs.status[row])
         }
+        return GroupTallies(tallies) { $0 }
+    }
+
+    public func findings(_ tally: GroupTallies<Int>, baseline: Baseline) -> [Finding] {
+        let tallies = (0..<24).map { tally[$0] }
         let groups = (0..<24).filter { tallies[$0].matched > 0 }.map { h in
             NamedGroup(group: String(h), name: "Started between \(Self.label(h))", tally: tallies[h])
         }

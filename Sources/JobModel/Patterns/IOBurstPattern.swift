@@ -10,15 +10,19 @@ public struct IOBurstPattern: Pattern {
     /// Operations per second a peak must reach to count as a burst at all.
     public static let minimumPeak = 100.0
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+    public func tally(_ jobs: JobTable) -> GroupTallies<String> {
         Findings.perNameBurst(
             jobs,
-            pattern: id,
             options: options,
             peak: jobs.ioOpsPerSecondPeak,
             average: jobs.ioOpsPerSecondAvg,
-            minimumPeak: Self.minimumPeak,
-            sentence: { "Job '\($0)' has I/O bursts" }
+            minimumPeak: Self.minimumPeak
         )
+    }
+
+    public func findings(_ tally: GroupTallies<String>, baseline: Baseline) -> [Finding] {
+        Findings.perNameShare(tally, pattern: id, metric: "burstShare", options: options) {
+            "Job '\($0)' has I/O bursts"
+        }
     }
 }

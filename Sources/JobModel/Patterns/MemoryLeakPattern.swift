@@ -6,14 +6,11 @@ public struct MemoryLeakPattern: Pattern {
 
     public init(options: AnalysisOptions) { self.options = options }
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
-        Findings.perNameShare(
-            jobs,
-            pattern: id,
-            metric: "leakShare",
-            options: options,
-            sentence: { "Job '\($0)' leaks memory" },
-            hit: { jobs.memoryLeakSuspected[$0] }
-        )
+    public func tally(_ jobs: JobTable) -> GroupTallies<String> {
+        Findings.perName(jobs) { jobs.memoryLeakSuspected[$0] }
+    }
+
+    public func findings(_ tally: GroupTallies<String>, baseline: Baseline) -> [Finding] {
+        Findings.perNameShare(tally, pattern: id, metric: "leakShare", options: options) { "Job '\($0)' leaks memory" }
     }
 }

@@ -6,10 +6,11 @@ public struct NamePattern: Pattern {
 
     public init(options: AnalysisOptions) { self.options = options }
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
-        let groups = Findings.perName(jobs) { _ in false }.map { key, tally in
-            let name = jobs.strings[key]
-            return NamedGroup(group: name, name: "Job name is '\(name)'", tally: tally)
+    public func tally(_ jobs: JobTable) -> GroupTallies<String> { Findings.perName(jobs) { _ in false } }
+
+    public func findings(_ tally: GroupTallies<String>, baseline: Baseline) -> [Finding] {
+        let groups = tally.groups.map { name, tally in
+            NamedGroup(group: name, name: "Job name is '\(name)'", tally: tally)
         }
         return Findings.success(pattern: id, groups: groups, baseline: baseline, options: options).sortedWorstFirst()
     }

@@ -14,11 +14,13 @@ public struct NamePrefixPattern: Pattern {
         return name
     }
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+    public func tally(_ jobs: JobTable) -> GroupTallies<String> { Findings.perName(jobs) { _ in false } }
+
+    public func findings(_ tally: GroupTallies<String>, baseline: Baseline) -> [Finding] {
         var families: [String: GroupTally] = [:]
-        for (key, tally) in Findings.perName(jobs, hit: { _ in false }) {
-            families[Self.prefix(of: jobs.strings[key]), default: GroupTally()] =
-                families[Self.prefix(of: jobs.strings[key]), default: GroupTally()] + tally
+        for (name, tally) in tally.groups {
+            families[Self.prefix(of: name), default: GroupTally()] =
+                families[Self.prefix(of: name), default: GroupTally()] + tally
         }
         let groups = families.map { prefix, tally in
             NamedGroup(group: prefix, name: "Job name starts with '\(prefix)'", tally: tally)

@@ -291,8 +291,19 @@ public struct RulePattern: Pattern {
     public var id: String { rule.id }
     public var summary: String { rule.summary ?? "Rule: jobs grouped by \(rule.groupBy) (from the patterns file)" }
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
-        guard let field = RuleField(rule.groupBy) else { return [] }
+    /// The groups and, apart, all the jobs that pass the filter.
+    public struct Tally: PatternTally {
+        var groups: GroupTallies<String>
+        var total: GroupTally
+
+        public mutating func merge(_ other: Tally) {
+            groups.merge(other.groups)
+            total = total + other.total
+        }
+    }
+
+    public func tally(_ jobs: JobTable) -> Tally {
+        guard let field = RuleField(rule.groupBy) else { return Tally(groups: GroupTallies(), total: GroupTally()) }
         let filters = (rule.filter ?? []).compactMap { c in RuleField(c.field).map { (c, $0) } }
         let shares = rule.share.map { $0.compactMap { c in RuleField(c.field).map { (c, $0) } } }
         var clock = LocalClock(timeZone: options.timeZone)
@@ -305,7 +316,13 @@ public struct RulePattern: Pattern {
             tallies[key, default: GroupTally()].add(status: jobs.status[row], hit: hit)
             total.add(status: jobs.status[row], hit: hit)
         }
-        let groups = tallies.map { key, tally in
+        return Tally(groups: GroupTallies(tallies), total: total)
+    }
+
+    public func findings(_ tally: Tally, baseline: Baseline) -> [Finding] {
+        let total = tally.total
+        let shares = rule.share
+        let groups = tally.groups.groups.map { key, tally in
             NamedGroup(
                 group: key,
                 name: "\(rule.groupBy.replacingOccurrences(of: "label:", with: "label ")) is '\(key)'",

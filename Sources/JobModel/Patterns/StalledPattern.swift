@@ -6,15 +6,12 @@ public struct StalledPattern: Pattern {
 
     public init(options: AnalysisOptions) { self.options = options }
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+    public func tally(_ jobs: JobTable) -> GroupTallies<String> {
         let after = options.stalledAfterSeconds
-        return Findings.perNameShare(
-            jobs,
-            pattern: id,
-            metric: "stalledShare",
-            options: options,
-            sentence: { "Job '\($0)' stalls" },
-            hit: { jobs.stalledSeconds[$0] >= after }
-        )
+        return Findings.perName(jobs) { jobs.stalledSeconds[$0] >= after }
+    }
+
+    public func findings(_ tally: GroupTallies<String>, baseline: Baseline) -> [Finding] {
+        Findings.perNameShare(tally, pattern: id, metric: "stalledShare", options: options) { "Job '\($0)' stalls" }
     }
 }

@@ -6,7 +6,20 @@ public struct StatusPattern: Pattern {
 
     public init(options: AnalysisOptions) { self.options = options }
 
-    public func evaluate(_ jobs: JobTable, baseline: Baseline) -> [Finding] {
+    /// Per status code, and the stalled jobs; `jobs`, every job counted.
+    public struct Tally: PatternTally {
+        var statuses: GroupTallies<Int>
+        var stalled: GroupTally
+        var jobs: Int
+
+        public mutating func merge(_ other: Tally) {
+            statuses.merge(other.statuses)
+            stalled = stalled + other.stalled
+            jobs += other.jobs
+        }
+    }
+
+    public func tally(_ jobs: JobTable) -> Tally {
         var tallies = [GroupTally](repeating: GroupTally(), count: JobStatus.allCases.count)
         var stalled = GroupTally()
         for row in 0..<jobs.count {
@@ -16,7 +29,13 @@ public struct StatusPattern: Pattern {
                 stalled.add(status: code, hit: true)
             }
         }
-        let total = Double(jobs.count)
+        return Tally(statuses: GroupTallies(tallies) { $0 }, stalled: stalled, jobs: jobs.count)
+    }
+
+    public func findings(_ tally: Tally, baseline: Baseline) -> [Finding] {
+        let tallies = JobStatus.allCases.indices.map { tally.statuses[$0] }
+        let stalled = tally.stalled
+        let total = Double(tally.jobs)
         func finding(_ group: String, _ name: String, _ t: GroupTally) -> Finding {
             Finding(
                 pattern: id,

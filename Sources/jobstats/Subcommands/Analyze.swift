@@ -10,6 +10,9 @@ extension JobStats {
                 Lists the groups of jobs whose success rate (or share of leaks, bursts, stalls) \
                 differs significantly from the rest, controlling the false discovery rate across \
                 each pattern's groups (Benjamini-Hochberg). `jobstats patterns` lists the patterns.
+                Several inputs (a fleet's snapshots, one per host) are read one at a time and \
+                their counts merged: memory grows with the groups, not with the jobs. A retry \
+                chain must not span two inputs.
                 Set SOURCE_DATE_EPOCH to fix `generatedAt` (reproducible output).
                 """
         )
@@ -22,7 +25,7 @@ extension JobStats {
         @OptionGroup var analysis: AnalysisFlags
 
         func run() async throws {
-            let report = try analysis.analyze(input).report
+            let report = try analysis.analyzeEach(input)
             var out = OutputFile.standardOutput()
             try out.write(try ReportRenderer.render(report, format: format))
             try out.commit()
