@@ -108,4 +108,31 @@ struct ContrastTests {
         let jobs = (1...50).map { TestJobs.job($0, "ok", .succeeded) }
         #expect(Self.run(JobTable(jobs)).isEmpty)
     }
+
+    /// Deciles from the log histogram: each cut within 2.2 % above the exact decile (a bin's
+    /// lower edge), every job in exactly one range, and the ranges' counts exact.
+    @Test func decilesAreCutAtBinEdgesAndCountExactly() {
+        var bins: [Int: ContrastPattern.Counts] = [:]
+        let values = (1...10_000).map { Double($0) * 0.37 }
+        for (i, v) in values.enumerated() {
+            bins[ContrastPattern.bin(v), default: ContrastPattern.Counts()].add(
+                ContrastPattern.Counts(decided: 1, failed: i % 3 == 0 ? 1 : 0)
+            )
+        }
+        let (cuts, ranges) = ContrastPattern.Plan.deciles(bins)
+        #expect(cuts.count == 9)
+        for (d, cut) in cuts.enumerated() {
+            let exact = values[values.count * (d + 1) / 10]
+            #expect(cut <= exact && exact < cut * 1.022, "decile \(d + 1): cut \(cut), exact \(exact)")
+        }
+        #expect(ranges.map(\.decided).reduce(0, +) == values.count)
+        #expect(ranges.map(\.failed).reduce(0, +) == (values.count + 2) / 3)
+        for (k, range) in ranges.enumerated() {
+            let lower = k == 0 ? -Double.infinity : cuts[k - 1]
+            let upper = k == cuts.count ? Double.infinity : cuts[k]
+            #expect(range.decided == values.filter { $0 >= lower && $0 < upper }.count)
+        }
+        #expect(ContrastPattern.bin(0) == 0 && ContrastPattern.bin(-1) == 0 && ContrastPattern.bin(.nan) == 0)
+        #expect(ContrastPattern.edge(ContrastPattern.bin(.infinity)) == .infinity)
+    }
 }
