@@ -135,4 +135,21 @@ struct ContrastTests {
         #expect(ContrastPattern.bin(0) == 0 && ContrastPattern.bin(-1) == 0 && ContrastPattern.bin(.nan) == 0)
         #expect(ContrastPattern.edge(ContrastPattern.bin(.infinity)) == .infinity)
     }
+
+    /// An argument given many times counts its job once, on short and long command lines.
+    @Test(arguments: [3, 50])
+    func repeatedArgumentsCountTheJobOnce(repeats: Int) throws {
+        let jobs = (1...40).map { i in
+            var job = TestJobs.job(i, "n", i % 2 == 0 ? .failed : .succeeded)
+            job.command = ["/bin/tool"] + Array(repeating: i <= 20 ? "again" : "other", count: repeats)
+            return job
+        }
+        var options = AnalysisOptions(timeZone: TimeZone(identifier: "UTC")!)
+        options.showAll = true
+        let table = JobTable(jobs)
+        let findings = ContrastPattern(options: options).evaluate(table, baseline: Baseline(table))
+        let again = try #require(findings.first { $0.group == "argument again" })
+        #expect(again.decidedCount == 20)
+        #expect(again.hitCount == 10)
+    }
 }

@@ -199,12 +199,17 @@ extension ContrastPattern {
                 name[Int(jobs.name[row])].add(failed: f)
                 if a1 > a0 {
                     command[Int(jobs.commandArgs[a0])].add(failed: f)
-                    for k in (a0 + 1)..<a1 {
-                        let a = jobs.commandArgs[k]
-                        // Once a job, however often it is given.
-                        var seen = false
-                        for e in (a0 + 1)..<k where jobs.commandArgs[e] == a { seen = true }
-                        if !seen { argument[Int(a)].add(failed: f) }
+                    // Once a job, however often it is given: a scan of the arguments before it,
+                    // or a set for a long command line.
+                    if a1 - a0 <= 33 {
+                        for k in (a0 + 1)..<a1 {
+                            let a = jobs.commandArgs[k]
+                            var seen = false
+                            for e in (a0 + 1)..<k where jobs.commandArgs[e] == a { seen = true }
+                            if !seen { argument[Int(a)].add(failed: f) }
+                        }
+                    } else {
+                        for a in Set(jobs.commandArgs[(a0 + 1)..<a1]) { argument[Int(a)].add(failed: f) }
                     }
                 }
                 let c = jobs.cwd[row]
