@@ -80,7 +80,7 @@ struct AnalysisFlags: ParsableArguments {
         let (options, patterns) = try options()
         return try Diagnostics.timed("load and analyze, input by input") {
             try Analysis.run(options: options, patterns: patterns, now: Diagnostics.now()) { body in
-                try input.forEachInput(body)
+                try input.forEachInput { table, _ in body(table) }
             }
         }
     }

@@ -39,34 +39,21 @@ struct InputOptions: ParsableArguments {
         csys_keep_freed_memory()
     }
 
-    /// Loads and merges the inputs, then applies the time window.
+    /// Loads and merges the inputs, each in the time window.
     func load() throws -> (table: JobTable, infos: [SnapshotInfo]) {
-        Self.keepFreedMemory()
         var merged = JobTable()
         var infos: [SnapshotInfo] = []
-        let showProgress = isatty(2) == 1
-        for path in inputs {
-            let loaded = try Diagnostics.mapErrors {
-                try JobFiles.load(path) { done, total in
-                    if showProgress { Diagnostics.progress("reading \(path): \(done)/\(total) jobs") }
-                }
-            }
-            if showProgress { Diagnostics.progress("") }
-            if let info = loaded.info { infos.append(info) }
-            if inputs.count == 1 {
-                merged = loaded.table
-            } else {
-                merged.append(contentsOf: loaded.table)
-            }
+        try forEachInput { table, info in
+            if let info { infos.append(info) }
+            if inputs.count == 1 { merged = table } else { merged.append(contentsOf: table) }
         }
-        let lower = since.flatMap { Timestamp.parseMicros($0) }
-        let upper = until.flatMap { Timestamp.parseMicros($0) }
-        return (Self.window(merged, from: lower, before: upper), infos)
+        return (merged, infos)
     }
 
-    /// Passes each input, loaded and windowed, to `body`, one at a time: memory holds one
-    /// input's jobs (and what `body` keeps), however many inputs there are.
-    func forEachInput(_ body: (JobTable) -> Void) throws {
+    /// Passes each input, loaded and windowed, and its snapshot header to `body`, one at a
+    /// time: memory holds one input's jobs (and what `body` keeps), however many inputs
+    /// there are.
+    func forEachInput(_ body: (JobTable, SnapshotInfo?) -> Void) throws {
         Self.keepFreedMemory()
         let showProgress = isatty(2) == 1
         let lower = since.flatMap { Timestamp.parseMicros($0) }
@@ -74,13 +61,13 @@ struct InputOptions: ParsableArguments {
         for (i, path) in inputs.enumerated() {
             let loaded = try Diagnostics.mapErrors {
                 try JobFiles.load(path) { done, total in
-                    if showProgress {
-                        Diagnostics.progress("reading \(path) (\(i + 1)/\(inputs.count)): \(done)/\(total) jobs")
-                    }
+                    guard showProgress else { return }
+                    let which = inputs.count > 1 ? " (\(i + 1)/\(inputs.count))" : ""
+                    Diagnostics.progress("reading \(path)\(which): \(done)/\(total) jobs")
                 }
             }
             if showProgress { Diagnostics.progress("") }
-            body(Self.window(loaded.table, from: lower, before: upper))
+            body(Self.window(loaded.table, from: lower, before: upper), loaded.info)
         }
     }
 

@@ -234,6 +234,82 @@ enum RuleField: Hashable {
     }
 }
 
+/// A field whose text in a row is decided by one string-pool index (the name for `name` and
+/// `family`, the first argument for `command`, the label's value for `label:KEY`): what a
+/// condition or a group key makes of it is worked out once per distinct string, not once
+/// per row (a glob on every job's name took 0.39 s for a million jobs).
+struct PooledField {
+    let field: RuleField
+    /// For `label:KEY`: the key's pool index (`nil`: no job has the key).
+    private let labelKey: UInt32?
+
+    init?(_ field: RuleField, _ jobs: JobTable) {
+        switch field {
+        case .name, .family, .command, .cwd, .instance, .queue, .reason: labelKey = nil
+        case .label(let key): labelKey = jobs.strings.lookUp(key)
+        default: return nil
+        }
+        self.field = field
+    }
+
+    /// The pool index that decides the field's text in `row` (`nullString`: none).
+    func index(_ jobs: JobTable, _ row: Int) -> UInt32 {
+        switch field {
+        case .name, .family: return jobs.name[row]
+        case .command:
+            let first = Int(jobs.commandOffsets[row])
+            return first < Int(jobs.commandOffsets[row + 1]) ? jobs.commandArgs[first] : JobTable.nullString
+        case .cwd: return jobs.cwd[row]
+        case .instance: return jobs.instance[row]
+        case .queue: return jobs.queue[row]
+        case .reason: return jobs.reason[row]
+        case .label:
+            guard let labelKey else { return JobTable.nullString }
+            for k in Int(jobs.labelOffsets[row])..<Int(jobs.labelOffsets[row + 1]) where jobs.labelKeys[k] == labelKey {
+                return jobs.labelValues[k]
+            }
+            return JobTable.nullString
+        default: return JobTable.nullString
+        }
+    }
+}
+
+/// A number per string-pool index and one for none (`nullString`), -1 until set.
+struct PoolMemo {
+    private var slots: [Int32]
+
+    init(_ jobs: JobTable) { slots = Array(repeating: -1, count: jobs.strings.count + 1) }
+
+    subscript(index: UInt32) -> Int32 {
+        get { slots[index == JobTable.nullString ? slots.count - 1 : Int(index)] }
+        set { slots[index == JobTable.nullString ? slots.count - 1 : Int(index)] = newValue }
+    }
+}
+
+/// A condition of a rule on its field, remembered per string when only the field's text
+/// decides it (see ``PooledField``).
+struct CheckedCondition {
+    let condition: PatternRule.Condition
+    let field: RuleField
+    private let pooled: PooledField?
+    private var memo: PoolMemo
+
+    init(_ condition: PatternRule.Condition, _ field: RuleField, _ jobs: JobTable) {
+        self.condition = condition
+        self.field = field
+        let textOnly = condition.above == nil && condition.below == nil
+        pooled = textOnly ? PooledField(field, jobs) : nil
+        memo = PoolMemo(pooled == nil ? JobTable() : jobs)
+    }
+
+    mutating func holds(_ jobs: JobTable, _ row: Int, clock: inout LocalClock) -> Bool {
+        guard let pooled else { return condition.holds(field, jobs, row, clock: &clock) }
+        let index = pooled.index(jobs, row)
+        if memo[index] < 0 { memo[index] = condition.holds(field, jobs, row, clock: &clock) ? 1 : 0 }
+        return memo[index] == 1
+    }
+}
+
 extension PatternRule.Condition {
     func holds(_ field: RuleField, _ jobs: JobTable, _ row: Int, clock: inout LocalClock) -> Bool {
         if above != nil || below != nil {
@@ -304,19 +380,49 @@ public struct RulePattern: Pattern {
 
     public func tally(_ jobs: JobTable) -> Tally {
         guard let field = RuleField(rule.groupBy) else { return Tally(groups: GroupTallies(), total: GroupTally()) }
-        let filters = (rule.filter ?? []).compactMap { c in RuleField(c.field).map { (c, $0) } }
-        let shares = rule.share.map { $0.compactMap { c in RuleField(c.field).map { (c, $0) } } }
+        var filters = (rule.filter ?? []).compactMap { c in RuleField(c.field).map { CheckedCondition(c, $0, jobs) } }
+        var shares = (rule.share ?? []).compactMap { c in RuleField(c.field).map { CheckedCondition(c, $0, jobs) } }
+        let countsShares = rule.share != nil
         var clock = LocalClock(timeZone: options.timeZone)
-        var tallies: [String: GroupTally] = [:]
+        // Group keys numbered as they are met; for a field of the string pool, a row's key is
+        // looked up by pool index (-1: not yet, -2: none), its text made once per string.
+        let pooled = PooledField(field, jobs)
+        var keyOfIndex = PoolMemo(jobs)
+        var keyNumbers: [String: Int] = [:]
+        var keys: [String] = []
+        var tallies: [GroupTally] = []
         var total = GroupTally()
+        func number(_ key: String?) -> Int {
+            guard let key else { return -2 }
+            if let n = keyNumbers[key] { return n }
+            keys.append(key)
+            tallies.append(GroupTally())
+            keyNumbers[key] = keys.count - 1
+            return keys.count - 1
+        }
+        func all(_ conditions: inout [CheckedCondition], _ row: Int) -> Bool {
+            for k in conditions.indices where !conditions[k].holds(jobs, row, clock: &clock) { return false }
+            return true
+        }
         for row in 0..<jobs.count {
-            guard filters.allSatisfy({ $0.0.holds($0.1, jobs, row, clock: &clock) }) else { continue }
-            guard let key = field.text(jobs, row, clock: &clock) else { continue }
-            let hit = shares.map { $0.allSatisfy { $0.0.holds($0.1, jobs, row, clock: &clock) } } ?? false
-            tallies[key, default: GroupTally()].add(status: jobs.status[row], hit: hit)
+            guard all(&filters, row) else { continue }
+            let key: Int
+            if let pooled {
+                let index = pooled.index(jobs, row)
+                if keyOfIndex[index] == -1 { keyOfIndex[index] = Int32(number(field.text(jobs, row, clock: &clock))) }
+                key = Int(keyOfIndex[index])
+            } else {
+                key = number(field.text(jobs, row, clock: &clock))
+            }
+            guard key >= 0 else { continue }
+            var hit = false
+            if countsShares { hit = all(&shares, row) }
+            tallies[key].add(status: jobs.status[row], hit: hit)
             total.add(status: jobs.status[row], hit: hit)
         }
-        return Tally(groups: GroupTallies(tallies), total: total)
+        var groups: [String: GroupTally] = [:]
+        for (k, key) in keys.enumerated() { groups[key] = tallies[k] }
+        return Tally(groups: GroupTallies(groups), total: total)
     }
 
     public func findings(_ tally: Tally, baseline: Baseline) -> [Finding] {

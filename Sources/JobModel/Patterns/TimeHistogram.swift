@@ -19,17 +19,12 @@ struct TimeHistogram<Bin: TimeBin>: Sendable {
     private(set) var lowest = Int64.max
     private(set) var highest = Int64.min
 
-    /// An empty histogram for starts between `lowest` and `highest` seconds.
-    init(limit: Int, lowest: Int64, highest: Int64) {
-        self.limit = limit
-        shift = Self.shift(lowest: lowest, highest: highest, limit: limit)
-    }
-
     /// Every bin from `lowest` to `highest` seconds, empty, for counting in any order: a
     /// job's bin is `bins[index(ofSeconds:)]`; then ``dropEmpty(_:)``. Counting in row order
     /// gives what counting in start order does when a bin keeps the earliest of equal starts.
     init(limit: Int, every lowest: Int64, _ highest: Int64) {
-        self.init(limit: limit, lowest: lowest, highest: highest)
+        self.limit = limit
+        shift = Self.shift(lowest: lowest, highest: highest, limit: limit)
         guard lowest <= highest else { return }
         let first = lowest >> Int64(shift)
         keys = Array(first...(highest >> Int64(shift)))
